@@ -1,0 +1,408 @@
+"""The five tasks of the paper, read from their pinned upstream files.
+
+Stage 1 of the pipeline: files -> labelled examples.
+
+Every task is a list of tokenised sentences plus one row of `targets` per example:
+
+- word tasks (POS, PS-role, PS-fxn): (sentence, word)
+- pair task (DEP):                  (sentence, head word, dependent word)
+- sentence task (TREC-50):          (sentence,)  -> the [CLS] vector
+
+Files come from their pinned upstream addresses, checked by sha256 and cached by pooch; or, with no
+network at all, from a mirror folder (``CLOSERLOOK_DATA_DIR`` or ``data_dir=``) laid out as
+``<mirror>/<file name below>``.
+
+``python -m closerlook.data [--json] [--data-dir DIR]`` prints a summary of every task and split.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+TASKS = ("pos", "dep", "ps-role", "ps-fxn", "trec")
+SPLITS = ("train", "test")
+
+# PUD has 1,000 sentences; the paper's sizes come out of a sentence-level 80/20 split.
+PUD_TRAIN_SENTENCES = 800
+
+_UD = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-PUD/f16eba4ae7f3d161870ed320676c5088b8fa476c"
+_STREUSLE = "https://raw.githubusercontent.com/nert-nlp/streusle/v4.7.1"
+_TREC = "https://raw.githubusercontent.com/trangnt08/q_class_en/3ffc1b21503e89e5eab6bf12ab9eb46d16a14851/data"
+
+# name in the mirror -> (upstream address, sha256)
+FILES = {
+    "ud-english-pud/en_pud-ud-test.conllu": (
+        f"{_UD}/en_pud-ud-test.conllu",
+        "c80584f2bc2b31d5bada78a1136f9feec7ac49e5e18898db02dea434b5b8f0aa"),
+    "streusle/streusle.ud_train.vis": (
+        f"{_STREUSLE}/train/streusle.ud_train.vis",
+        "6337bdcc1e358e05134203973e1e96c5807d298a59e5b82558d9d8895bf962b5"),
+    "streusle/streusle.ud_dev.vis": (
+        f"{_STREUSLE}/dev/streusle.ud_dev.vis",
+        "6a717232f235fd39869055fb3e8dc034d3ce8fc7495d88475138dd83bff1be58"),
+    "streusle/streusle.ud_test.vis": (
+        f"{_STREUSLE}/test/streusle.ud_test.vis",
+        "9d73ef932d7c8d5ae86dbc626cff721a75e41a4cb507bd89b8e30d85b057d2d0"),
+    "streusle/streusle.ud_dev.conllulex": (
+        f"{_STREUSLE}/dev/streusle.ud_dev.conllulex",
+        "ef5e72648b9c3673abeb15c4641a68f849e1d652bad3a6b15cca73124b1e5d46"),
+    "streusle/streusle.ud_test.conllulex": (
+        f"{_STREUSLE}/test/streusle.ud_test.conllulex",
+        "7d159c49a015214944eab3acbfe7b0aefaa112e0928500a3dada7a4cc1048a18"),
+    "trec/train_5500.label": (
+        f"{_TREC}/train_5500.label",
+        "f96f211c9d180d3fa25b1841febd9be6f0a6fc65e5b6a99344b5946163b35009"),
+    "trec/TREC_10.label": (
+        f"{_TREC}/TREC_10.label",
+        "033f22c028c2bbba9ca682f68ffe204dc1aa6e1cf35dd6207f2d4ca67f0d0e8e"),
+}
+
+TASK_FILES = {
+    "pos": {"train": "ud-english-pud/en_pud-ud-test.conllu", "test": "ud-english-pud/en_pud-ud-test.conllu"},
+    "dep": {"train": "ud-english-pud/en_pud-ud-test.conllu", "test": "ud-english-pud/en_pud-ud-test.conllu"},
+    "ps-role": {"train": "streusle/streusle.ud_train.vis", "test": "streusle/streusle.ud_test.vis"},
+    "ps-fxn": {"train": "streusle/streusle.ud_train.vis", "test": "streusle/streusle.ud_test.vis"},
+    "trec": {"train": "trec/train_5500.label", "test": "trec/TREC_10.label"},
+}
+
+TARGET_KIND = {"pos": "word", "dep": "pair", "ps-role": "word", "ps-fxn": "word", "trec": "sentence"}
+
+
+class DataError(Exception):
+    """A data file is missing, corrupt or malformed."""
+
+
+class DataFormatError(DataError):
+    def __init__(self, path, line_no: int, what: str):
+        super().__init__(f"{path}, line {line_no}: {what}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Files: mirror, or checksummed download
+
+
+def cache_dir() -> Path:
+    """Where downloads, representations and runs are cached (``CLOSERLOOK_CACHE_DIR`` overrides)."""
+    env = os.environ.get("CLOSERLOOK_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import pooch
+    return Path(pooch.os_cache("closerlook"))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch(name: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """Path to a verified local copy of one upstream file.
+
+    With a mirror (``data_dir`` or ``CLOSERLOOK_DATA_DIR``) the network is never touched.
+    Otherwise pooch downloads to a temporary name and renames only after the checksum matched,
+    so a half-downloaded file is never used.
+    """
+    if name not in FILES:
+        raise DataError(f"unknown data file {name!r}; known: {', '.join(FILES)}")
+    url, sha = FILES[name]
+    data_dir = data_dir or os.environ.get("CLOSERLOOK_DATA_DIR")
+    if data_dir:
+        path = Path(data_dir).expanduser() / name
+        if not path.is_file():
+            raise DataError(
+                f"{name} is not in the data mirror {data_dir} (expected at {path}); "
+                f"it comes from {url}. Put it there, or unset CLOSERLOOK_DATA_DIR to download it.")
+        got = _sha256(path)
+        if got != sha:
+            raise DataError(f"{path}: sha256 mismatch (expected {sha}, got {got}); the file is corrupt or not "
+                            f"the pinned upstream version from {url}")
+        return path
+
+    import pooch
+    folder = cache_dir() / "data" / Path(name).parent
+    try:
+        return Path(pooch.retrieve(url, known_hash=f"sha256:{sha}", fname=Path(name).name,
+                                   path=folder, progressbar=False))
+    except ValueError as e:  # pooch's checksum mismatch
+        raise DataError(f"{name}: download from {url} failed its sha256 check: {e}") from e
+    except Exception as e:  # no network, HTTP error, ...
+        raise DataError(
+            f"{name} is not available: downloading it from {url} failed ({type(e).__name__}: {e}). "
+            f"Offline, name a folder holding a copy with CLOSERLOOK_DATA_DIR (or data_dir=/--data-dir).") from e
+
+
+# ----------------------------------------------------------------------------------------------
+# Readers: one per file format
+
+
+@dataclass
+class Sentence:
+    sent_id: str
+    words: list[str]
+    upos: list[str] = field(default_factory=list)
+    heads: list[int] = field(default_factory=list)   # 1-based, 0 = root
+    deprels: list[str] = field(default_factory=list)
+
+
+def read_conllu(path) -> list[Sentence]:
+    """Basic words of a CoNLL-U file (multiword-token ranges and empty nodes skipped)."""
+    sentences, current, sent_id = [], None, None
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if line.startswith("#"):
+                m = re.match(r"#\s*sent_id\s*=\s*(\S+)", line)
+                if m:
+                    sent_id = m.group(1)
+                continue
+            if not line.strip():
+                if current is not None and current.words:
+                    sentences.append(current)
+                current = None
+                continue
+            cols = line.split("\t")
+            if len(cols) != 10:
+                raise DataFormatError(path, n, f"expected 10 tab-separated columns, found {len(cols)}")
+            if "-" in cols[0] or "." in cols[0]:
+                continue
+            if current is None:
+                current = Sentence(sent_id or f"s{len(sentences) + 1}", [])
+            try:
+                idx, head = int(cols[0]), int(cols[6])
+            except ValueError:
+                raise DataFormatError(path, n, f"unreadable ID or HEAD ({cols[0]!r}, {cols[6]!r})") from None
+            if idx != len(current.words) + 1:
+                raise DataFormatError(path, n, f"word ID {idx} out of sequence")
+            if not cols[3] or cols[3] == "_" or not cols[7] or cols[7] == "_":
+                raise DataFormatError(path, n, f"unreadable label (UPOS {cols[3]!r}, DEPREL {cols[7]!r})")
+            current.words.append(cols[1])
+            current.upos.append(cols[3])
+            current.heads.append(head)
+            current.deprels.append(cols[7])
+    if current is not None and current.words:
+        sentences.append(current)
+    for s in sentences:
+        if any(h > len(s.words) for h in s.heads):
+            raise DataError(f"{path}: sentence {s.sent_id} has a head outside the sentence")
+    return sentences
+
+
+@dataclass
+class Preposition:
+    word: int       # 0-based position in the sentence
+    role: str
+    function: str
+
+
+def _split_supersense(tag: str, path, n: int) -> tuple[str, str]:
+    role, _, function = tag.partition(":")
+    function = function or role
+    if not (role.startswith("p.") and function.startswith("p.")) or len(role) < 3 or len(function) < 3:
+        raise DataFormatError(path, n, f"unreadable preposition supersense {tag!r}")
+    return role, function
+
+
+def read_vis(path) -> list[tuple[Sentence, list[Preposition]]]:
+    """STREUSLE's ``.vis`` rendering: words and single-token preposition/possessive targets.
+
+    A line is ``sent_id<TAB>chunk chunk ...``; a chunk is ``word|TAG`` pieces joined by ``~`` (a weak
+    multiword expression); ``_`` joins the words of a strong one, leading/trailing marks a gap.
+    A target is a ``p.``-tagged piece that is not part of a strong expression (no ``_``).
+    """
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            sent_id, _, body = line.partition("\t")
+            if not sent_id or " " in sent_id:
+                raise DataFormatError(path, n, "expected 'sent_id<TAB>words'")
+            words, preps = [], []
+            for chunk in body.split(" "):
+                for piece in chunk.split("~"):
+                    if not piece:
+                        continue
+                    word, bar, tag = piece.partition("|")
+                    if bar and not word:  # the token `~` itself (`~|PUNCT`) was eaten by the split
+                        word = "~"
+                    # The first part of a gappy strong expression (`had_ ... _surgery|TAG`) has no tag.
+                    if not bar and "_" not in word:
+                        raise DataFormatError(path, n, f"piece {piece!r} has no '|TAG'")
+                    parts = [w for w in word.split("_") if w]
+                    if not parts:
+                        raise DataFormatError(path, n, f"piece {piece!r} has no word")
+                    m = re.search(r"-(p\..*)$", tag)
+                    if m and "_" not in word:
+                        role, function = _split_supersense(m.group(1), path, n)
+                        preps.append(Preposition(len(words), role, function))
+                    words.extend(parts)
+            out.append((Sentence(sent_id, words), preps))
+    return out
+
+
+def read_conllulex(path) -> list[tuple[Sentence, list[Preposition]]]:
+    """STREUSLE's ``.conllulex``: the same targets, read from columns (used to check ``read_vis``)."""
+    out, words, preps, sent_id = [], [], [], None
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if line.startswith("#"):
+                m = re.match(r"#\s*sent_id\s*=\s*(\S+)", line)
+                if m:
+                    sent_id = m.group(1)
+                continue
+            if not line.strip():
+                if words:
+                    out.append((Sentence(sent_id, words), preps))
+                words, preps = [], []
+                continue
+            cols = line.split("\t")
+            if len(cols) != 19:
+                raise DataFormatError(path, n, f"expected 19 tab-separated columns, found {len(cols)}")
+            if "-" in cols[0] or "." in cols[0]:
+                continue
+            ss, ss2, smwe = cols[13], cols[14], cols[10]
+            if ss.startswith("p.") and smwe == "_":
+                role, function = _split_supersense(ss if ss2 in ("_", ss) else f"{ss}:{ss2}", path, n)
+                preps.append(Preposition(len(words), role, function))
+            words.append(cols[1])
+    if words:
+        out.append((Sentence(sent_id, words), preps))
+    return out
+
+
+_TREC_LABEL = re.compile(r"^[A-Z]+:[A-Za-z]+$")
+
+
+def read_trec(path) -> list[tuple[Sentence, str]]:
+    """TREC question classification: ``COARSE:fine question words ...`` per line."""
+    out = []
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            # The original cogcomp file has one non-ASCII byte (sister\xf0city); the pinned copy dropped it.
+            line = raw.decode("latin-1").encode("ascii", "ignore").decode().strip()
+            if not line:
+                continue
+            label, _, question = line.partition(" ")
+            if not _TREC_LABEL.match(label):
+                raise DataFormatError(path, n, f"unreadable label {label!r} (expected COARSE:fine)")
+            words = question.split()
+            if not words:
+                raise DataFormatError(path, n, "label without a question (truncated line?)")
+            out.append((Sentence(f"{Path(path).name}:{n}", words), label))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Tasks
+
+
+@dataclass
+class TaskData:
+    """One split of one task: sentences, one target row per example, one label per example."""
+    task: str
+    split: str
+    sentences: list[list[str]]
+    targets: np.ndarray   # (n, 2) word, (n, 3) pair, (n, 1) sentence: [sentence, word(s)...]
+    labels: np.ndarray    # (n,) str
+
+    @property
+    def kind(self) -> str:
+        return TARGET_KIND[self.task]
+
+    @property
+    def label_set(self) -> list[str]:
+        return sorted(set(self.labels.tolist()))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, n_sentences: int) -> "TaskData":
+        """The examples of the first ``n_sentences`` sentences (for quick runs and tests)."""
+        keep = self.targets[:, 0] < n_sentences
+        return TaskData(self.task, self.split, self.sentences[:n_sentences], self.targets[keep], self.labels[keep])
+
+
+def _pud_split(sentences, split):
+    return sentences[:PUD_TRAIN_SENTENCES] if split == "train" else sentences[PUD_TRAIN_SENTENCES:]
+
+
+def load_task(task: str, split: str, data_dir=None) -> TaskData:
+    """Load one split ("train" or "test") of one task ("pos", "dep", "ps-role", "ps-fxn", "trec")."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    path = fetch(TASK_FILES[task][split], data_dir)
+    sentences, targets, labels = [], [], []
+    if task in ("pos", "dep"):
+        for s in _pud_split(read_conllu(path), split):
+            k = len(sentences)
+            sentences.append(s.words)
+            for i in range(len(s.words)):
+                if task == "pos":
+                    targets.append((k, i))
+                    labels.append(s.upos[i])
+                elif s.heads[i] != 0:
+                    targets.append((k, s.heads[i] - 1, i))
+                    labels.append(s.deprels[i])
+    elif task in ("ps-role", "ps-fxn"):
+        for s, preps in read_vis(path):
+            k = len(sentences)
+            sentences.append(s.words)
+            for p in preps:
+                targets.append((k, p.word))
+                labels.append(p.role if task == "ps-role" else p.function)
+    else:
+        for s, label in read_trec(path):
+            targets.append((len(sentences),))
+            sentences.append(s.words)
+            labels.append(label)
+    width = {"word": 2, "pair": 3, "sentence": 1}[TARGET_KIND[task]]
+    return TaskData(task, split, sentences, np.array(targets, dtype=np.int64).reshape(-1, width),
+                    np.array(labels, dtype=object))
+
+
+def summary(data_dir=None) -> dict:
+    """{task: {split: {"examples": n, "labels": n}}} for every task and split."""
+    out = {}
+    for task in TASKS:
+        out[task] = {}
+        for split in SPLITS:
+            d = load_task(task, split, data_dir)
+            out[task][split] = {"examples": len(d), "labels": len(d.label_set)}
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m closerlook.data",
+                                 description="Examples and labels of every task and split.")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--data-dir", help="a mirror folder of the upstream files (else CLOSERLOOK_DATA_DIR, else download)")
+    args = ap.parse_args(argv)
+    try:
+        s = summary(args.data_dir)
+    except DataError as e:
+        raise SystemExit(f"error: {e}")
+    if args.json:
+        print(json.dumps(s))
+        return
+    print(f"{'task':<8} {'split':<6} {'examples':>9} {'labels':>7}")
+    for task, splits in s.items():
+        for split, c in splits.items():
+            print(f"{task:<8} {split:<6} {c['examples']:>9,} {c['labels']:>7}")
+
+
+if __name__ == "__main__":
+    main()

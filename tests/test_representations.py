@@ -1,0 +1,93 @@
+"""Word = mean of its subwords at every layer; DEP = concat(head, dependent); TREC = [CLS]; cached."""
+import numpy as np
+import pytest
+import torch
+
+from closerlook.data import TaskData
+from closerlook.representations import Encoder, ModelLoadError, represent
+
+
+def _data(task, sentences, targets, labels):
+    return TaskData(task, "test", sentences, np.array(targets).reshape(len(labels), -1), np.array(labels, dtype=object))
+
+
+@pytest.fixture(scope="module")
+def encoder(tiny_bert):
+    return Encoder.load(tiny_bert, device="cpu")
+
+
+SENT = ["the", "unbelievably", "photosynthesizing", "cat", "sat"]
+
+
+def _own_hidden_states(encoder, words):
+    enc = encoder.tokenizer([words], is_split_into_words=True, return_tensors="pt")
+    with torch.no_grad():
+        hs = encoder.model(**enc, output_hidden_states=True).hidden_states
+    return torch.stack(hs)[:, 0].numpy(), enc.word_ids(0)
+
+
+def test_word_is_mean_of_its_subwords_at_every_layer(encoder):
+    hidden, word_ids = _own_hidden_states(encoder, SENT)
+    pieces = [t for t, w in enumerate(word_ids) if w == 2]
+    assert len(pieces) >= 3, "the test needs a word split into several subwords"
+    X = encoder.embed(_data("pos", [SENT], [(0, 2), (0, 3)], ["X", "N"]), progress=False)
+    assert X.shape == (encoder.n_layers + 1, 2, encoder.hidden_size)
+    for layer in range(encoder.n_layers + 1):
+        np.testing.assert_allclose(X[layer, 0], hidden[layer, pieces].mean(0), rtol=1e-5, atol=1e-6)
+
+
+def test_word_vectors_do_not_depend_on_batch_padding(encoder):
+    long = SENT + ["on", "the", "extraordinarily", "comfortable", "mat"] * 3
+    alone = encoder.embed(_data("pos", [SENT], [(0, 1)], ["A"]), progress=False)
+    padded = encoder.embed(_data("pos", [SENT, long], [(0, 1), (1, 0)], ["A", "B"]), progress=False)
+    np.testing.assert_allclose(alone[:, 0], padded[:, 0], rtol=1e-4, atol=1e-5)
+
+
+def test_dep_is_concat_of_head_and_dependent(encoder):
+    words = encoder.embed(_data("pos", [SENT], [(0, 4), (0, 3)], ["V", "N"]), progress=False)
+    pair = encoder.embed(_data("dep", [SENT], [(0, 4, 3)], ["nsubj"]), progress=False)
+    assert pair.shape[-1] == 2 * encoder.hidden_size
+    np.testing.assert_allclose(pair[:, 0], np.concatenate([words[:, 0], words[:, 1]], -1), rtol=1e-5, atol=1e-6)
+
+
+def test_trec_row_is_position_zero(encoder):
+    hidden, _ = _own_hidden_states(encoder, SENT)
+    X = encoder.embed(_data("trec", [SENT], [(0,)], ["DESC:manner"]), progress=False)
+    np.testing.assert_allclose(X[:, 0], hidden[:, 0], rtol=1e-5, atol=1e-6)
+
+
+def test_layer_selection(encoder):
+    X = encoder.embed(_data("pos", [SENT], [(0, 0)], ["D"]), layers=[0, encoder.n_layers], progress=False)
+    assert X.shape[0] == 2
+    with pytest.raises(ValueError, match="layers must lie in 0..2"):
+        encoder.embed(_data("pos", [SENT], [(0, 0)], ["D"]), layers=[3], progress=False)
+
+
+def test_second_call_hits_the_cache(encoder, monkeypatch):
+    d = _data("pos", [SENT], [(0, 0), (0, 1)], ["D", "A"])
+    first = represent(encoder, d, progress=False)
+
+    def must_not_run(*a, **k):
+        raise AssertionError("the model ran although the representations were cached")
+    monkeypatch.setattr(Encoder, "embed", must_not_run)
+    np.testing.assert_array_equal(represent(encoder, d, progress=False), first)
+    np.testing.assert_array_equal(represent(encoder, d, layers=[1], progress=False), first[[1]])
+
+
+def test_too_long_sentence_is_an_error_not_a_cut(encoder):
+    long = ["word"] * 200  # the tiny model allows 128 positions
+    with pytest.raises(ValueError, match=r"has 202 subword tokens, more than the model's limit of 128"):
+        encoder.embed(_data("pos", [long], [(0, 0)], ["N"]), progress=False)
+
+
+def test_unloadable_model_is_one_line(tmp_path):
+    with pytest.raises(ModelLoadError) as e:
+        Encoder.load(tmp_path / "nowhere")
+    assert "\n" not in str(e.value) and "cannot load model" in str(e.value)
+    with pytest.raises(ModelLoadError, match=r"cannot load model 'bert-tiny' from google/bert_uncased_L-2_H-128_A-2.*Hub"):
+        Encoder.load("bert-tiny")
+
+
+def test_embedded_default_model_loads_offline():
+    enc = Encoder.load("default", device="cpu")
+    assert (enc.n_layers, enc.hidden_size) == (6, 384)
