@@ -1,0 +1,367 @@
+"""DirectProbe (Zhou & Srikumar, 2021) as a scikit-learn estimator.
+
+Paper §2.2. DirectProbe clusters the training points so that every cluster holds one label and no two clusters of
+different labels have intersecting convex hulls. The number of clusters tells whether the labels are linearly
+separable; the distances between clusters describe the space.
+
+The outcome is that of the authors' code (github.com/utahnlp/DirectProbe), reached faster:
+
+1. Merge to the end: starting from one cluster per point, repeatedly merge the closest pair of same-label clusters
+   (Euclidean distance between centroids) until one cluster per label is left. If the end state is valid (no two
+   hulls of different labels meet) the representation is linear: done.
+2. Otherwise find the first invalid state of that merge history: a coarse search back in steps of
+   ``rate`` x history length (when the history has >= 1000 states), then bisection. Merging only grows clusters,
+   so once two hulls meet they meet in every later state: the first invalid state is well defined.
+3. Rebuild the state before it and go forward: take the closest same-label pair; merge it only if the merged
+   cluster's hull meets no other-label hull, else drop that pair for good, until no pair is left.
+
+Hull questions go to ``hulls.py`` (bounding spheres, separating-hyperplane certificates, HiGHS for the rest).
+Memory stays O(n x d) plus what one pair of clusters needs: nearest same-label neighbours are cached per cluster,
+never a table of n^2 pairs.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.spatial.distance import cdist
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from . import hulls
+
+
+def _validate(X, y=None, min_labels=2):
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array (examples x features), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError("X is empty: no examples")
+    if not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinite values")
+    if y is None:
+        return X.astype(np.float64)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one label per example), got shape {y.shape}")
+    if len(y) != len(X):
+        raise ValueError(f"X and y have different lengths: {len(X)} examples, {len(y)} labels")
+    if len(np.unique(y)) < min_labels:
+        raise ValueError(f"y has {len(np.unique(y))} distinct label(s); DirectProbe needs at least {min_labels}")
+    return X.astype(np.float64), y
+
+
+class _Clusters:
+    """Active clusters with centroids, radii and each cluster's nearest same-label neighbour."""
+
+    def __init__(self, X, codes, members: list[np.ndarray]):
+        self.X, self.codes = X, codes
+        cap = len(members) * 2
+        d = X.shape[1]
+        self.members: list[np.ndarray | None] = []
+        self.centroid = np.zeros((cap, d))
+        self.radius = np.zeros(cap)
+        self.label = np.zeros(cap, dtype=np.int64)
+        self.nn = np.full(cap, -1)
+        self.nnd = np.full(cap, np.inf)
+        self.by_label: dict[int, list[int]] = {}
+        self.refused: set[tuple[int, int]] = set()
+        self.owner = np.empty(len(X), dtype=np.int64)   # point -> active cluster
+        for m in members:
+            self._add(m)
+        for ids in self.by_label.values():
+            for c in ids:
+                self._find_nn(c)
+
+    def _grow(self):
+        for name in ("centroid", "radius", "label", "nn", "nnd"):
+            a = getattr(self, name)
+            fill = {"nn": -1, "nnd": np.inf}.get(name, 0)
+            setattr(self, name, np.concatenate([a, np.full((len(a),) + a.shape[1:], fill, dtype=a.dtype)]))
+
+    def _add(self, m: np.ndarray) -> int:
+        c = len(self.members)
+        if c >= len(self.radius):
+            self._grow()
+        pts = self.X[m]
+        cen = pts.mean(0)
+        self.members.append(m)
+        self.owner[m] = c
+        self.centroid[c] = cen
+        self.radius[c] = np.sqrt(((pts - cen) ** 2).sum(1).max())
+        self.label[c] = self.codes[m[0]]
+        self.by_label.setdefault(int(self.label[c]), []).append(c)
+        return c
+
+    def _find_nn(self, c: int):
+        others = [k for k in self.by_label[int(self.label[c])]
+                  if k != c and (min(c, k), max(c, k)) not in self.refused]
+        if not others:
+            self.nn[c], self.nnd[c] = -1, np.inf
+            return
+        others = np.array(others)
+        dist = np.sqrt(((self.centroid[others] - self.centroid[c]) ** 2).sum(1))
+        j = int(np.argmin(dist))
+        self.nn[c], self.nnd[c] = others[j], dist[j]
+
+    @property
+    def active(self) -> list[int]:
+        return sorted(itertools.chain.from_iterable(self.by_label.values()))
+
+    def closest_pair(self):
+        c = int(np.argmin(self.nnd))
+        if not np.isfinite(self.nnd[c]):
+            return None
+        return c, int(self.nn[c])
+
+    def merge(self, a: int, b: int) -> int:
+        lab = int(self.label[a])
+        ids = self.by_label[lab]
+        ids.remove(a)
+        ids.remove(b)
+        self.nnd[[a, b]] = np.inf
+        c = self._add(np.concatenate([self.members[a], self.members[b]]))
+        others = np.array([k for k in ids if k != c])
+        if len(others):
+            dist = np.sqrt(((self.centroid[others] - self.centroid[c]) ** 2).sum(1))
+            j = int(np.argmin(dist))
+            self.nn[c], self.nnd[c] = others[j], dist[j]
+            closer = dist < self.nnd[others]
+            self.nn[others[closer]] = c
+            self.nnd[others[closer]] = dist[closer]
+            for k in others[np.isin(self.nn[others], [a, b])]:
+                self._find_nn(int(k))
+        return c
+
+    def refuse(self, a: int, b: int):
+        self.refused.add((min(a, b), max(a, b)))
+        self._find_nn(a)
+        self._find_nn(b)
+
+
+class DirectProbe(ClassifierMixin, BaseEstimator):
+    """Clusters of same-label points whose convex hulls no other label's hull meets.
+
+    Parameters
+    ----------
+    rate : float, default 0.01
+        Coarse-search step as a fraction of the merge history (the authors' default; their paper repo used 0.05).
+        With exact overlap checks the outcome does not depend on it, only the number of states checked.
+    progress : bool, default False
+        Show progress bars.
+
+    Attributes (after ``fit``)
+    --------------------------
+    labels_ : (n_samples,) cluster id of each training row
+    cluster_labels_ : (n_clusters,) label of each cluster
+    classes_ : sorted distinct labels
+    n_clusters_ : number of clusters
+    is_linear_ : whether n_clusters_ equals the number of labels
+    cluster_distances_ : (n_clusters, n_clusters) hull-to-hull distances, symmetric, zero diagonal
+    history_ : dict of what the search did (merge states, first invalid state, forward attempts)
+    """
+
+    def __init__(self, rate: float = 0.01, progress: bool = False):
+        self.rate = rate
+        self.progress = progress
+
+    # ---------------------------------------------------------------------------------------------
+    def fit(self, X, y):
+        X, y = _validate(X, y)
+        if not 0 < self.rate <= 1:
+            raise ValueError(f"rate must lie in (0, 1], got {self.rate}")
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.n_features_in_ = X.shape[1]
+        self._X = X
+        _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+        clash = np.flatnonzero(codes != codes[first][inverse.ravel()])
+        if len(clash):
+            raise ValueError(f"{len(clash)} example(s) repeat the coordinates of an example with another label "
+                             f"(row {clash[0]}, for one): no clustering can separate them; drop the duplicates")
+
+        history = self._merge_to_end(X, codes)
+        end = self._state(history, len(history), len(X))
+        overlapping = self._overlapping_label_pairs(X, codes, end)
+        self.history_ = {"merge_states": len(history), "overlapping_label_pairs": len(overlapping)}
+        if not overlapping:
+            members = end
+        else:
+            first_invalid = self._first_invalid_state(X, codes, history, overlapping)
+            self.history_["first_invalid_state"] = first_invalid
+            members = self._forward(X, codes, self._state(history, first_invalid - 1, len(X)), overlapping)
+
+        # Stable numbering: by label, then by first member.
+        members = sorted((np.sort(m) for m in members), key=lambda m: (codes[m[0]], m[0]))
+        self.labels_ = np.empty(len(X), dtype=np.int64)
+        for k, m in enumerate(members):
+            self.labels_[m] = k
+        self._members = members
+        self.cluster_labels_ = self.classes_[[codes[m[0]] for m in members]]
+        self.n_clusters_ = len(members)
+        self.is_linear_ = self.n_clusters_ == len(self.classes_)
+        self.cluster_distances_ = self._distances(X, members)
+        return self
+
+    # --- step 1: merge to the end ----------------------------------------------------------------
+    def _merge_to_end(self, X, codes):
+        """The merge history [(a, b), ...] as ids: 0..n-1 the points, n+k the cluster made by merge k."""
+        clusters = _Clusters(X, codes, [np.array([i]) for i in range(len(X))])
+        history = []
+        for _ in tqdm(range(len(X) - len(np.unique(codes))), desc="DirectProbe: merge to end",
+                      disable=not self.progress):
+            pair = clusters.closest_pair()
+            if pair is None:
+                break
+            history.append(pair)
+            clusters.merge(*pair)
+        return history
+
+    @staticmethod
+    def _state(history, k, n_points):
+        """The clusters (arrays of point indices) after the first k merges."""
+        groups = {i: [i] for i in range(n_points)}
+        for step, (a, b) in enumerate(history[:k]):
+            groups[n_points + step] = groups.pop(a) + groups.pop(b)
+        return [np.array(g) for g in groups.values()]
+
+    # --- validity ---------------------------------------------------------------------------------
+    def _overlapping_label_pairs(self, X, codes, end_members):
+        """Label pairs whose full hulls meet: only clusters of these labels can ever meet."""
+        by_label = {int(codes[m[0]]): X[m] for m in end_members}
+        pairs = list(itertools.combinations(sorted(by_label), 2))
+        out = set()
+        for a, b in tqdm(pairs, desc="DirectProbe: label hulls", disable=not self.progress):
+            if hulls.hulls_meet(by_label[a], by_label[b]):
+                out.add((a, b))
+        return out
+
+    def _state_is_valid(self, X, codes, members, overlapping, cache):
+        centroid, radius, label = _cluster_stats(X, codes, members)
+        # A cluster of the merge history is identified by its smallest point and its size.
+        key = [(int(m.min()), len(m)) for m in members]
+        by_label = {int(l): np.flatnonzero(label == l) for l in np.unique(label)}
+        candidates = []
+        for a, b in overlapping:
+            ia, ib = by_label.get(a, ()), by_label.get(b, ())
+            if not len(ia) or not len(ib):
+                continue
+            reach = radius[ia][:, None] + radius[ib][None, :]
+            slack = cdist(centroid[ia], centroid[ib]) - reach
+            for r, c in zip(*np.nonzero(slack < 0)):
+                candidates.append((slack[r, c] / reach[r, c], ia[r], ib[c]))
+        # Most-overlapping spheres first: an invalid state is usually found at once.
+        candidates.sort(key=lambda t: t[0])
+        for _, i, j in candidates:
+            pair = (key[i], key[j])
+            if pair not in cache:
+                cache[pair] = hulls.hulls_meet(X[members[i]], X[members[j]])
+            if cache[pair]:
+                return False
+        return True
+
+    def _first_invalid_state(self, X, codes, history, overlapping):
+        """The authors' coarse search and bisection over the merge history."""
+        cache: dict = {}
+        valid = lambda k: self._state_is_valid(X, codes, self._state(history, k, len(X)), overlapping, cache)
+        m = len(history)
+        if m < 1000:
+            lo, hi = 0, m
+        else:
+            step = int(m * self.rate) + 1
+            k = m - step
+            while not valid(k):
+                if k == 0:
+                    raise RuntimeError("no valid state: the initial one-point clusters already overlap")
+                k = max(0, k - step)
+            lo, hi = k, k + step
+        while lo < hi:
+            k = (lo + hi) // 2
+            if valid(k):
+                lo = k + 1
+            else:
+                hi = k
+        return hi
+
+    # --- step 3: forward with checks ----------------------------------------------------------------
+    def _forward(self, X, codes, members, overlapping):
+        clusters = _Clusters(X, codes, members)
+        # A refused merge a+b meets some other-label cluster K. Clusters only grow, so every later cluster that
+        # holds both a and b meets the cluster that holds K: refuse it without asking the hulls again.
+        # One point of a and one of b stand for them.
+        refused_a, refused_b = [], []
+        merged = refused = 0
+        bar = tqdm(total=len(members) - len(clusters.by_label), desc="DirectProbe: forward merges",
+                   disable=not self.progress)
+        while (pair := clusters.closest_pair()) is not None:
+            a, b = pair
+            owners = (clusters.owner[refused_a], clusters.owner[refused_b]) if refused_a else None
+            known = owners is not None and bool((np.isin(owners[0], pair) & np.isin(owners[1], pair)).any())
+            new = np.concatenate([clusters.members[a], clusters.members[b]])
+            if known or self._meets_other_label(X, codes, clusters, new, overlapping):
+                clusters.refuse(a, b)
+                refused_a.append(clusters.members[a][0])
+                refused_b.append(clusters.members[b][0])
+                refused += 1
+            else:
+                clusters.merge(a, b)
+                merged += 1
+                bar.update()
+        bar.close()
+        self.history_.update(forward_start_clusters=len(members), forward_merges=merged, forward_refusals=refused)
+        return [clusters.members[c] for c in clusters.active]
+
+    @staticmethod
+    def _meets_other_label(X, codes, clusters, new, overlapping):
+        lab = int(codes[new[0]])
+        pts = X[new]
+        cen = pts.mean(0)
+        rad = np.sqrt(((pts - cen) ** 2).sum(1).max())
+        for other, ids in clusters.by_label.items():
+            if other == lab or (min(lab, other), max(lab, other)) not in overlapping or not ids:
+                continue
+            ids = np.array(ids)
+            near = ids[np.sqrt(((clusters.centroid[ids] - cen) ** 2).sum(1)) < rad + clusters.radius[ids]]
+            for k in near:
+                if hulls.hulls_meet(pts, X[clusters.members[k]]):
+                    return True
+        return False
+
+    # --- distances and prediction ---------------------------------------------------------------------
+    def _distances(self, X, members):
+        n = len(members)
+        D = np.zeros((n, n))
+        pairs = list(itertools.combinations(range(n), 2))
+        for i, j in tqdm(pairs, desc="DirectProbe: distances", disable=not self.progress):
+            D[i, j] = D[j, i] = hulls.hull_distance(X[members[i]], X[members[j]])
+        return D
+
+    def hull_distances(self, X):
+        """(n_samples, n_clusters) distance of each row of X to each cluster's hull (0 inside)."""
+        check_is_fitted(self, "labels_")
+        X = _validate(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, the probe was fitted on {self.n_features_in_}")
+        return np.column_stack([hulls.point_hull_distances(self._X[m], X) for m in
+                                tqdm(self._members, desc="DirectProbe: predict", disable=not self.progress)])
+
+    def predict(self, X):
+        """Label of the cluster whose hull is nearest."""
+        return self.cluster_labels_[np.argmin(self.hull_distances(X), axis=1)]
+
+
+def _cluster_stats(X, codes, members):
+    """Centroid, radius (largest distance of a member to the centroid) and label of each cluster."""
+    owner = np.empty(len(X), dtype=np.int64)
+    for k, m in enumerate(members):
+        owner[m] = k
+    sizes = np.bincount(owner, minlength=len(members))
+    onehot = csr_matrix((np.ones(len(X)), (owner, np.arange(len(X)))), shape=(len(members), len(X)))
+    centroid = (onehot @ X) / sizes[:, None]
+    radius = np.zeros(len(members))
+    np.maximum.at(radius, owner, np.sqrt(((X - centroid[owner]) ** 2).sum(1)))
+    label = np.array([codes[m[0]] for m in members])
+    return centroid, radius, label
