@@ -22,6 +22,7 @@ never a table of n^2 pairs.
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -163,6 +164,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
     is_linear_ : whether n_clusters_ equals the number of labels
     cluster_distances_ : (n_clusters, n_clusters) hull-to-hull distances, symmetric, zero diagonal
     history_ : dict of what the search did (merge states, first invalid state, forward attempts)
+    timings_ : seconds spent clustering and computing distances
     """
 
     def __init__(self, rate: float = 0.01, progress: bool = False):
@@ -183,6 +185,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{len(clash)} example(s) repeat the coordinates of an example with another label "
                              f"(row {clash[0]}, for one): no clustering can separate them; drop the duplicates")
 
+        started = time.perf_counter()
         history = self._merge_to_end(X, codes)
         end = self._state(history, len(history), len(X))
         overlapping = self._overlapping_label_pairs(X, codes, end)
@@ -203,7 +206,9 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         self.cluster_labels_ = self.classes_[[codes[m[0]] for m in members]]
         self.n_clusters_ = len(members)
         self.is_linear_ = self.n_clusters_ == len(self.classes_)
+        clustered = time.perf_counter()
         self.cluster_distances_ = self._distances(X, members)
+        self.timings_ = {"cluster_s": clustered - started, "distance_s": time.perf_counter() - clustered}
         return self
 
     # --- step 1: merge to the end ----------------------------------------------------------------

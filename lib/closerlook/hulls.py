@@ -20,14 +20,15 @@ import numpy as np
 from numba import njit
 from scipy.optimize import linprog
 
-# Relative tolerance of the distances: the upper and lower bounds agree to this fraction.
+# Tolerance of the distances: the upper and lower bounds agree to this fraction, or to DISTANCE_ATOL.
 DISTANCE_RTOL = 1e-4
+DISTANCE_ATOL = 1e-6
 # The authors' Gurobi LP used FeasibilityTol 1e-4; HiGHS takes the same tolerance so borderline pairs agree.
 LP_FEASIBILITY_TOL = 1e-4
 
 
 @njit(cache=True)
-def _mdm(K, n_a, alpha, rtol, max_iter, stop_when_separated=False):
+def _mdm(K, n_a, alpha, rtol, atol, max_iter, stop_when_separated=False):
     """Nearest points of conv(S[:n_a]) and conv(S[n_a:]) given the Gram matrix K of S.
 
     alpha: starting weights (each side sums to 1), updated in place.
@@ -59,7 +60,7 @@ def _mdm(K, n_a, alpha, rtol, max_iter, stop_when_separated=False):
         if nz2 <= 1e-300:
             return 0.0, 0.0
         lower = max(lower, sep / np.sqrt(nz2))
-        if nz2 - sep <= rtol * nz2 or (stop_when_separated and sep > 0):
+        if nz2 - sep <= max(rtol * nz2, atol * np.sqrt(nz2)) or (stop_when_separated and sep > 0):
             break
         gap_a = g[a_hi] - g[a_lo]
         gap_b = g[b_hi] - g[b_lo]
@@ -85,7 +86,7 @@ def _mdm(K, n_a, alpha, rtol, max_iter, stop_when_separated=False):
 
 
 @njit(cache=True)
-def _point_to_hull(K, AP, pp, rtol, max_iter, out_upper):
+def _point_to_hull(K, AP, pp, rtol, atol, max_iter, out_upper):
     """Distance of each point p (columns of AP = A @ p, norms pp) to conv(A), by MDM on A alone."""
     n, m = AP.shape
     for q in range(m):
@@ -102,7 +103,7 @@ def _point_to_hull(K, AP, pp, rtol, max_iter, out_upper):
                     lo = i
             pz = alpha @ AP[:, q] - pp[q]          # p . z
             sep = g[lo] - pz
-            if nz2 <= 1e-300 or nz2 - sep <= rtol * nz2:
+            if nz2 <= 1e-300 or nz2 - sep <= max(rtol * nz2, atol * np.sqrt(nz2)):
                 break
             gap = g[hi] - g[lo]
             dd = K[lo, lo] + K[hi, hi] - 2.0 * K[lo, hi]
@@ -123,15 +124,16 @@ def _start_weights(n_a: int, n_b: int) -> np.ndarray:
     return np.concatenate([np.full(n_a, 1.0 / n_a), np.full(n_b, 1.0 / n_b)])
 
 
-def nearest_points(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL, max_iter: int = 1_000_000,
+def nearest_points(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL, max_iter: int = 50_000_000,
                    stop_when_separated: bool = False):
     """(upper, lower) bounds of the distance between conv(A) and conv(B); they meet to `rtol` at convergence.
 
     With stop_when_separated, stop at the first hyperplane that separates the sets (lower > 0).
     """
-    S = np.concatenate([A, B]).astype(np.float64, copy=False)
+    S = np.concatenate([A, B]).astype(np.float64)
+    S -= S.mean(0)   # small Gram entries keep the bounds accurate for nearly touching hulls
     K = S @ S.T
-    return _mdm(K, len(A), _start_weights(len(A), len(B)), rtol, max_iter, stop_when_separated)
+    return _mdm(K, len(A), _start_weights(len(A), len(B)), rtol, DISTANCE_ATOL, max_iter, stop_when_separated)
 
 
 def lp_separable(A: np.ndarray, B: np.ndarray) -> bool:
@@ -169,7 +171,7 @@ def hulls_meet(A: np.ndarray, B: np.ndarray, mdm_iter: int = 500) -> bool:
 
 
 def hull_distance(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL) -> float:
-    """Euclidean distance between conv(A) and conv(B) (0 when they meet), to relative tolerance `rtol`."""
+    """Euclidean distance between conv(A) and conv(B) (0 when they meet), to `rtol` (or DISTANCE_ATOL)."""
     upper, lower = nearest_points(A, B, rtol=rtol)
     if lower > 0:
         return float(upper)
@@ -178,10 +180,12 @@ def hull_distance(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL) -> 
 
 
 def point_hull_distances(A: np.ndarray, P: np.ndarray, rtol: float = DISTANCE_RTOL,
-                         max_iter: int = 1_000_000) -> np.ndarray:
+                         max_iter: int = 50_000_000) -> np.ndarray:
     """Distance of every row of P to conv(A) (0 inside)."""
-    A = A.astype(np.float64, copy=False)
-    P = P.astype(np.float64, copy=False)
+    A = A.astype(np.float64)
+    center = A.mean(0)
+    A -= center
+    P = P.astype(np.float64) - center
     out = np.empty(len(P))
-    _point_to_hull(A @ A.T, np.ascontiguousarray(A @ P.T), (P * P).sum(1), rtol, max_iter, out)
+    _point_to_hull(A @ A.T, np.ascontiguousarray(A @ P.T), (P * P).sum(1), rtol, DISTANCE_ATOL, max_iter, out)
     return out

@@ -1,0 +1,143 @@
+"""DirectProbe: known answers, bad input, and the authors' own outputs on real embeddings."""
+import json
+import re
+
+import numpy as np
+import pytest
+
+from closerlook import hulls
+from closerlook.directprobe import DirectProbe
+from closerlook.geometry import distance_vector, label_min_distances, label_pairs, probe_similarity, spatial_similarity
+
+from conftest import FIXTURES
+
+
+def two_slabs(d=1.5, seed=0):
+    """A has x <= 0 and B has x >= d, overlapping in the other coordinates, with extreme points on those faces."""
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(60, 5))
+    A[:, 0] = -np.abs(A[:, 0])
+    B = rng.normal(size=(50, 5))
+    B[:, 0] = d + np.abs(B[:, 0])
+    A[:3, 0], B[:3, 0] = 0.0, d
+    B[:3, 1:] = A[:3, 1:]       # faces directly opposite each other
+    return np.vstack([A, B]), np.array(["a"] * 60 + ["b"] * 50)
+
+
+def test_known_distance_between_two_sets():
+    X, y = two_slabs(d=1.5)
+    dp = DirectProbe().fit(X, y)
+    assert dp.n_clusters_ == 2 and dp.is_linear_
+    assert dp.cluster_distances_[0, 1] == pytest.approx(1.5, rel=1e-3)
+    np.testing.assert_array_equal(dp.cluster_distances_, dp.cluster_distances_.T)
+    assert (np.diag(dp.cluster_distances_) == 0).all()
+
+
+def test_xor_gives_three_clusters():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    y = np.array(["a", "a", "b", "b"])
+    dp = DirectProbe().fit(X, y)
+    assert dp.n_clusters_ == 3 and not dp.is_linear_
+    # one label merged into a single cluster, the other kept apart
+    assert sorted(np.bincount(dp.labels_).tolist()) == [1, 1, 2]
+
+
+def test_point_inside_another_labels_hull_forces_a_split():
+    square = np.array([[0, 0], [2, 0], [0, 2], [2, 2]], float)
+    X = np.vstack([square, [[1, 1]]])
+    y = np.array(["a"] * 4 + ["b"])
+    dp = DirectProbe().fit(X, y)
+    assert not dp.is_linear_ and (dp.cluster_labels_ == "a").sum() >= 2
+    # no cluster of a contains the centre in its hull
+    for k in np.flatnonzero(dp.cluster_labels_ == "a"):
+        assert not hulls.hulls_meet(X[dp.labels_ == k], X[[4]])
+    assert dp.predict([[1, 1]])[0] == "b"
+
+
+def test_predict_on_training_points_when_linear():
+    rng = np.random.default_rng(1)
+    centers = rng.normal(scale=8, size=(4, 6))
+    X = np.vstack([c + rng.normal(size=(40, 6)) for c in centers])
+    y = np.repeat(["w", "x", "y", "z"], 40)
+    dp = DirectProbe().fit(X, y)
+    assert dp.is_linear_
+    assert (dp.predict(X) == y).all() and dp.score(X, y) == 1.0
+    assert set(dp.labels_) == set(range(4)) and list(dp.cluster_labels_) == ["w", "x", "y", "z"]
+
+
+@pytest.mark.parametrize("X, y, message", [
+    (np.zeros((3, 2)), ["a", "b"], "different lengths: 3 examples, 2 labels"),
+    (np.array([[0, np.nan], [1, 1]]), ["a", "b"], "NaN or infinite"),
+    (np.array([[0, np.inf], [1, 1]]), ["a", "b"], "NaN or infinite"),
+    (np.zeros((3, 2)) + np.arange(3)[:, None], ["a", "a", "a"], "1 distinct label"),
+    (np.arange(4.0), ["a", "b", "a", "b"], "2-D array"),
+    (np.zeros((0, 3)), [], "empty"),
+    (np.array([[0.0, 0.0], [0.0, 0.0]]), ["a", "b"], "repeat the coordinates"),
+])
+def test_bad_input(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        DirectProbe().fit(X, np.array(y))
+
+
+def test_geometry_helpers():
+    rng = np.random.default_rng(2)
+    centers = np.array([[0, 0], [10, 0], [0, 20]], float)
+    X = np.vstack([c + rng.normal(size=(30, 2)) for c in centers])
+    y = np.repeat(["p", "q", "r"], 30)
+    dp = DirectProbe().fit(X, y)
+    v = distance_vector(dp)
+    assert len(v) == 3 and label_pairs("pqr") == [("p", "q"), ("p", "r"), ("q", "r")]
+    assert v[0] < v[2] < v[1] or v[0] < v[1]    # p-q closest
+    mins = label_min_distances(dp)
+    assert mins["p"] == pytest.approx(v[0]) and mins["q"] == pytest.approx(v[0]) and mins["r"] == pytest.approx(min(v[1], v[2]))
+    assert spatial_similarity(v, 2 * v + 1) == pytest.approx(1.0)
+    assert probe_similarity(dp, DirectProbe().fit(X * 3, y)) == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="not linearly separable"):
+        distance_vector(DirectProbe().fit(np.array([[0.0, 0], [1, 1], [0, 1], [1, 0]]), np.array(list("aabb"))))
+
+
+# --- the authors' own outputs -------------------------------------------------------------------
+
+def load_fixture(name):
+    folder = FIXTURES / "directprobe" / name
+    if not folder.is_dir():
+        pytest.skip(f"fixture {folder} not present")
+    X, Xt = np.load(folder / "X_train.npy"), np.load(folder / "X_test.npy")
+    y = np.array(folder.joinpath("y_train.txt").read_text().splitlines()[:len(X)])
+    yt = np.array(folder.joinpath("y_test.txt").read_text().splitlines()[:len(Xt)])
+    theirs = np.loadtxt(folder / "clusters.txt", dtype=int)
+    dis = {}
+    for line in folder.joinpath("dis.txt").read_text().splitlines():
+        m = re.match(r"\((\d+)-(.+), (\d+)-(.+)\): ([\d.]+)$", line.strip())
+        dis[int(m.group(1)), int(m.group(3))] = float(m.group(5))
+    return X, y, Xt, yt, theirs, dis, json.loads(folder.joinpath("reference.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["ps-role-minilm-l6", "pos-minilm-l6-pca32"])
+def test_reproduces_the_authors_directprobe(name):
+    X, y, Xt, yt, theirs, dis, ref = load_fixture(name)
+    dp = DirectProbe(rate=ref["rate"]).fit(X, y)
+    assert dp.n_clusters_ == ref["n_clusters"] and dp.is_linear_ == ref["linear"]
+    # the same partition up to renumbering: every one of their clusters is exactly one of ours
+    ours_of = {}
+    for k in np.unique(theirs):
+        ids = np.unique(dp.labels_[theirs == k])
+        assert len(ids) == 1, f"their cluster {k} is split across ours {ids}"
+        ours_of[k] = ids[0]
+    assert len(set(ours_of.values())) == dp.n_clusters_
+    assert dp.score(Xt, yt) == pytest.approx(ref["acc"], abs=1e-12)
+    # distances: within 1% of theirs, or ours is provably the larger (exact) one
+    members = {k: X[theirs == k].astype(np.float64) for k in ours_of}
+    far_off = 0
+    for (i, j), d_theirs in dis.items():
+        d_ours = dp.cluster_distances_[ours_of[i], ours_of[j]]
+        if abs(d_ours - d_theirs) <= 0.01 * d_theirs + 5e-5:   # their file rounds to 4 decimals
+            continue
+        far_off += 1
+        # Their SVC (C=1e6) stopped short of the hard margin (0 when it failed to separate). A separating
+        # hyperplane whose margin exceeds their value proves theirs too small; ours converges to the hull distance.
+        upper, lower = hulls.nearest_points(members[i], members[j], rtol=1e-5)
+        assert lower > d_theirs and lower > 0
+        assert upper - lower <= max(1e-4 * upper, 2e-6) and lower - 2e-6 <= d_ours <= upper + 2e-6
+    if ref["linear"]:
+        assert far_off == 0
