@@ -1,0 +1,61 @@
+"""The MLP probe: learns what is there, selects on training data only, is reproducible, rejects bad input."""
+import numpy as np
+import pytest
+
+from closerlook.probes import MLPProbe, probe_accuracy
+
+SMALL = dict(hidden_sizes=[(16, 16)], alphas=[1e-4], seeds=[0, 1], max_iter=300)
+
+
+def blobs(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=10, size=(3, 8))
+    y = rng.integers(0, 3, n)
+    return centers[y] + rng.normal(size=(n, 8)), np.array(list("abc"))[y]
+
+
+def test_separable_problem_is_learned():
+    X, y = blobs()
+    Xt, yt = blobs(seed=0)[0][:100] + 0.1, blobs(seed=0)[1][:100]
+    r = probe_accuracy(X, y, Xt, yt, **SMALL, cache=False)
+    assert r["acc_mean"] > 0.98 and len(r["accs"]) == 2 and r["best_hidden"] == [16, 16]
+
+
+def test_selection_never_looks_at_the_test_split():
+    # Rings: a weak regulariser fits them, alpha=10 collapses to the majority class.
+    rng = np.random.default_rng(3)
+    r = rng.uniform(0, 2, 600)
+    t = rng.uniform(0, 2 * np.pi, 600)
+    X = np.c_[r * np.cos(t), r * np.sin(t)]
+    y = np.where(r < 1.2, "in", "out")
+    grid = dict(hidden_sizes=[(32, 32)], alphas=[1e-5, 10.0], seeds=[0], max_iter=500)
+    honest = probe_accuracy(X, y, X, y, **grid, cache=False)
+    # A test split whose labels are all the majority class rewards alpha=10; selection must not notice.
+    majority = probe_accuracy(X, y, X, np.full(len(y), "out"), **grid, cache=False)
+    assert honest["best_alpha"] == majority["best_alpha"] == 1e-5
+    assert honest["grid"] == majority["grid"]
+
+
+def test_same_seeds_same_numbers():
+    X, y = blobs(200)
+    a = probe_accuracy(X, y, X[:50], y[:50], **SMALL, cache=False)
+    b = probe_accuracy(X, y, X[:50], y[:50], **SMALL, cache=False)
+    assert a == b
+
+
+def test_cache_hit_returns_the_same_result(monkeypatch):
+    X, y = blobs(200)
+    first = probe_accuracy(X, y, X[:50], y[:50], **SMALL)
+    import closerlook.probes as probes
+    monkeypatch.setattr(probes, "MLPProbe", None)   # a second computation would crash
+    assert probe_accuracy(X, y, X[:50], y[:50], **SMALL) == first
+
+
+@pytest.mark.parametrize("X, y, message", [
+    (np.zeros((4, 2)), ["a", "b", "a"], "different lengths: 4 examples, 3 labels"),
+    (np.zeros((4, 2)), ["a", "a", "a", "a"], "1 distinct label"),
+    (np.zeros(4), ["a", "b", "a", "b"], "2-D array"),
+])
+def test_bad_input(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        MLPProbe(**SMALL).fit(X, np.array(y))
