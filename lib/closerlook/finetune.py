@@ -1,0 +1,255 @@
+"""Fine-tuning an encoder on one task, with snapshots of the representations along the way.
+
+Stage 3 of the pipeline. Paper §3.3 and Appendix A: AdamW, learning rate 3e-4, linear schedule with 10% warm-up,
+32 sentences a batch, 10 epochs (3 for BERT-base). The head sees the data as the probes do: a word task classifies
+the word's vector (mean of its subwords), DEP classifies concat(head word, dependent word), TREC the [CLS] vector;
+the loss covers the targets only.
+
+At K evenly spaced update steps (step 0 = the original model, the last = the final model) a snapshot keeps the
+representations of the task's train and test examples at the requested layers (float16), the step and the
+training loss. Only the final weights are kept whole (safetensors), so that other tasks can be embedded with them
+(§4.4). A finished run is found again by its parameters; a run is written to a temporary folder and renamed when
+complete, so an interrupted run never loads as complete and a re-run starts it cleanly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import TaskData, cache_dir, load_task
+from .representations import Encoder, data_fingerprint
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class FinetuneConfig:
+    lr: float = 3e-4
+    warmup: float = 0.1          # fraction of the update steps
+    batch_size: int = 32         # sentences
+    epochs: int = 10
+    snapshots: int = 6           # K, step 0 and the final step included
+    layers: list | None = None   # layers kept in snapshots; None = all
+    seed: int = 0
+    weight_decay: float = 0.01
+
+    def __post_init__(self):
+        if self.snapshots < 2:
+            raise ValueError("snapshots must be >= 2 (the original model and the final one)")
+        if self.epochs <= 0 or self.batch_size <= 0 or self.lr <= 0 or not 0 <= self.warmup < 1:
+            raise ValueError(f"invalid fine-tuning settings: {self}")
+
+
+class FinetuneRun:
+    """A finished fine-tuning run on disk: snapshots, losses, head accuracy, final weights."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        if not (self.folder / "COMPLETE").exists():
+            raise FileNotFoundError(f"{folder} is not a complete fine-tuning run")
+        self.meta = json.loads((self.folder / "meta.json").read_text())
+
+    @property
+    def steps(self) -> list[int]:
+        return self.meta["snapshot_steps"]
+
+    @property
+    def losses(self) -> list[float]:
+        return self.meta["snapshot_losses"]
+
+    @property
+    def layers(self) -> list[int]:
+        return self.meta["layers"]
+
+    @property
+    def head_test_accuracy(self) -> float:
+        return self.meta["head_test_accuracy"]
+
+    def snapshot(self, i: int, split: str = "train") -> np.ndarray:
+        """Representations at snapshot i (0 = original model): (len(layers), examples, width), float16."""
+        with np.load(self.folder / "snapshots" / f"{i:03d}.npz") as z:
+            return z[split]
+
+    @property
+    def model_dir(self) -> Path:
+        return self.folder / "model"
+
+    def encoder(self, device: str | None = None) -> Encoder:
+        enc = Encoder.load(self.model_dir, device=device)
+        enc.name = f"{self.meta['model']['name']}+ft-{self.meta['task']}"
+        return enc
+
+
+def _targets_vectors(encoder: Encoder, data: TaskData, batch, rows):
+    """The head's input for the examples `rows` of the sentences `batch`: (n, width) with gradients."""
+    import torch
+    sentences = [data.sentences[s] for s in batch]
+    enc, word_ids = encoder.encode_batch(sentences)
+    enc = {k: v.to(encoder.device) for k, v in enc.items()}
+    hidden = encoder.model(**enc).last_hidden_state[None]          # (1, B, T, H)
+    position = {s: b for b, s in enumerate(batch)}
+    t = data.targets[rows]
+    if data.kind == "sentence":
+        return hidden[0, [position[s] for s in t[:, 0]], 0]
+    words, offsets = encoder.word_vectors(hidden, word_ids, [len(x) for x in sentences])
+    start = np.array([offsets[position[s]] for s in t[:, 0]])
+    if data.kind == "word":
+        return words[0, torch.as_tensor(start + t[:, 1])]
+    return torch.cat([words[0, torch.as_tensor(start + t[:, 1])], words[0, torch.as_tensor(start + t[:, 2])]], -1)
+
+
+def _run_key(encoder, train, test, config) -> str:
+    return hashlib.sha256(json.dumps({
+        "v": CACHE_VERSION, "model": encoder.identity(), "task": train.task, "train": data_fingerprint(train),
+        "test": data_fingerprint(test), "config": dataclasses.asdict(config)}).encode()).hexdigest()[:20]
+
+
+def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: FinetuneConfig = FinetuneConfig(),
+             cache: bool = True, progress: bool = True) -> FinetuneRun:
+    """Fine-tune a copy of `encoder` on `train`; returns the (possibly cached) run. `encoder` itself is untouched."""
+    import copy
+
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    if train.task != test.task:
+        raise ValueError(f"train and test are different tasks: {train.task} and {test.task}")
+    key = _run_key(encoder, train, test, config)
+    root = cache_dir() / "finetune"
+    final = root / f"{train.task}-{key}"
+    if cache and (final / "COMPLETE").exists():
+        return FinetuneRun(final)
+    for stale in root.glob(f"{train.task}-{key}.tmp*"):   # left by an interrupted run
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = root / f"{train.task}-{key}.tmp{os.getpid()}"
+    (tmp / "snapshots").mkdir(parents=True)
+
+    layers = list(range(encoder.n_layers + 1)) if config.layers is None else list(config.layers)
+    label_set = train.label_set
+    label_index = {l: i for i, l in enumerate(label_set)}
+    y_train = np.array([label_index[l] for l in train.labels])
+
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    work = Encoder(encoder.name, encoder.tokenizer, copy.deepcopy(encoder.model), str(encoder.device))
+    width = work.hidden_size * (2 if train.kind == "pair" else 1)
+    head = torch.nn.Linear(width, len(label_set)).to(work.device)
+    params = list(work.model.parameters()) + list(head.parameters())
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    sentences = np.unique(train.targets[:, 0])
+    rows_of = {}
+    for r, s in enumerate(train.targets[:, 0]):
+        rows_of.setdefault(int(s), []).append(r)
+    per_epoch = int(np.ceil(len(sentences) / config.batch_size))
+    total = per_epoch * config.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total), total)
+    snapshot_steps = sorted(set(np.linspace(0, total, config.snapshots).round().astype(int).tolist()))
+    use_bf16 = work.device.type == "cuda"
+
+    def take_snapshot(i, step, loss):
+        work.model.eval()
+        np.savez(tmp / "snapshots" / f"{i:03d}.npz",
+                 train=work.embed(train, layers, progress=False).astype(np.float16),
+                 test=work.embed(test, layers, progress=False).astype(np.float16))
+        work.model.train()
+        snap_losses.append(loss)
+
+    snap_losses: list = []
+    started = time.perf_counter()
+    take_snapshot(0, 0, None)
+    work.model.train()
+    step, recent = 0, []
+    bar = tqdm(total=total, desc=f"fine-tune {encoder.name} on {train.task}", disable=not progress)
+    for epoch in range(config.epochs):
+        order = rng.permutation(sentences)
+        for b in range(per_epoch):
+            batch = order[b * config.batch_size:(b + 1) * config.batch_size].tolist()
+            rows = [r for s in batch for r in rows_of[s]]
+            with torch.autocast(device_type=work.device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                logits = head(_targets_vectors(work, train, batch, rows))
+                loss = torch.nn.functional.cross_entropy(logits.float(),
+                                                         torch.as_tensor(y_train[rows], device=work.device))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            recent.append(loss.item())
+            bar.update()
+            bar.set_postfix(loss=f"{np.mean(recent[-20:]):.3f}")
+            if step in snapshot_steps:
+                take_snapshot(snapshot_steps.index(step), step, float(np.mean(recent[-per_epoch:])))
+    bar.close()
+
+    work.model.eval()
+    correct = 0
+    known = np.array([l in label_index for l in test.labels])
+    y_test = np.array([label_index.get(l, -1) for l in test.labels])
+    with torch.no_grad():
+        test_sentences = np.unique(test.targets[:, 0])
+        test_rows = {}
+        for r, s in enumerate(test.targets[:, 0]):
+            test_rows.setdefault(int(s), []).append(r)
+        for b in range(0, len(test_sentences), 64):
+            batch = test_sentences[b:b + 64].tolist()
+            rows = [r for s in batch for r in test_rows[s]]
+            pred = head(_targets_vectors(work, test, batch, rows).float()).argmax(-1).cpu().numpy()
+            correct += int((pred == y_test[rows]).sum())
+    work.model.save_pretrained(tmp / "model", safe_serialization=True)
+    work.tokenizer.save_pretrained(tmp / "model")
+    meta = {"task": train.task, "model": encoder.identity(), "config": dataclasses.asdict(config), "layers": layers,
+            "labels": label_set, "total_steps": total, "snapshot_steps": snapshot_steps,
+            "snapshot_losses": snap_losses, "final_loss": snap_losses[-1],
+            "head_test_accuracy": correct / len(test), "test_labels_unseen_in_train": int((~known).sum()),
+            "wall_s": time.perf_counter() - started, "device": str(work.device)}
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    (tmp / "COMPLETE").write_text("ok\n")
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)   # atomic: the run appears complete or not at all
+    return FinetuneRun(final)
+
+
+def finetune_task(model: str | Encoder, task: str, config: FinetuneConfig = FinetuneConfig(), data_dir=None,
+                  **kwargs) -> FinetuneRun:
+    """Fine-tune `model` (name or Encoder) on `task`'s train split."""
+    encoder = model if isinstance(model, Encoder) else Encoder.load(model)
+    return finetune(encoder, load_task(task, "train", data_dir), load_task(task, "test", data_dir), config, **kwargs)
+
+
+def main(argv=None):
+    """``python -m closerlook.finetune --task pos``: fine-tune and report the run."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m closerlook.finetune")
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--task", required=True, nargs="+")
+    ap.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
+    ap.add_argument("--snapshots", type=int, default=FinetuneConfig.snapshots)
+    ap.add_argument("--lr", type=float, default=FinetuneConfig.lr)
+    ap.add_argument("--batch-size", type=int, default=FinetuneConfig.batch_size)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data-dir")
+    args = ap.parse_args(argv)
+    encoder = Encoder.load(args.model)
+    config = FinetuneConfig(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, snapshots=args.snapshots,
+                            seed=args.seed)
+    for task in args.task:
+        run = finetune_task(encoder, task, config, args.data_dir)
+        size = sum(f.stat().st_size for f in (run.folder / "snapshots").iterdir())
+        print(json.dumps({"task": task, "wall_s": round(run.meta["wall_s"], 1), "steps": run.meta["total_steps"],
+                          "final_loss": round(run.meta["final_loss"], 4),
+                          "head_test_accuracy": round(run.head_test_accuracy, 4),
+                          "snapshot_mb": round(size / 2 ** 20, 1), "folder": str(run.folder)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Fine-tuning with snapshots, on a tiny random BERT and small real subsets."""
+import numpy as np
+import pytest
+
+from closerlook import finetune as ft
+from closerlook.data import load_task
+from closerlook.finetune import FinetuneConfig, FinetuneRun, finetune
+from closerlook.representations import Encoder
+
+CFG = dict(lr=3e-3, batch_size=8, epochs=3, snapshots=4, seed=0)
+
+
+@pytest.fixture(scope="module")
+def encoder(tiny_bert):
+    return Encoder.load(tiny_bert, device="cpu")
+
+
+def subset(task, n_train=96, n_test=20):
+    return load_task(task, "train").subset(n_train), load_task(task, "test").subset(n_test)
+
+
+def test_loss_falls_and_snapshots_have_the_right_shapes(encoder):
+    train, test = subset("pos")
+    run = finetune(encoder, train, test, FinetuneConfig(**CFG), progress=False)
+    steps = run.meta["total_steps"]
+    assert steps == 3 * int(np.ceil(96 / 8)) and run.steps == [0, 12, 24, 36]
+    assert run.losses[0] is None and run.losses[-1] < 0.7 * run.losses[1]
+    for i in range(4):
+        X = run.snapshot(i, "train")
+        assert X.shape == (encoder.n_layers + 1, len(train), encoder.hidden_size) and X.dtype == np.float16
+        assert run.snapshot(i, "test").shape[1] == len(test)
+    assert 0 <= run.head_test_accuracy <= 1 and (run.model_dir / "model.safetensors").exists()
+
+
+def test_step_zero_is_the_original_model(encoder):
+    train, test = subset("dep", 40, 10)
+    run = finetune(encoder, train, test, FinetuneConfig(**CFG), progress=False)
+    original = encoder.embed(train, progress=False)
+    np.testing.assert_array_equal(run.snapshot(0, "train"), original.astype(np.float16))
+    assert run.snapshot(0).shape[-1] == 2 * encoder.hidden_size
+    # the caller's encoder was not changed by fine-tuning; the saved final model was
+    np.testing.assert_array_equal(encoder.embed(train, progress=False), original)
+    tuned = run.encoder(device="cpu")
+    assert tuned.fingerprint != encoder.fingerprint
+    np.testing.assert_allclose(tuned.embed(train, progress=False).astype(np.float16).astype(np.float32),
+                               run.snapshot(len(run.steps) - 1).astype(np.float32), atol=2e-2, rtol=1e-2)
+
+
+def test_same_parameters_hit_the_cache(encoder, monkeypatch):
+    train, test = subset("trec", 48, 10)
+    first = finetune(encoder, train, test, FinetuneConfig(**CFG), progress=False)
+    monkeypatch.setattr(ft, "_targets_vectors", None)   # any training step would crash
+    again = finetune(encoder, train, test, FinetuneConfig(**CFG), progress=False)
+    assert again.folder == first.folder
+    other = dict(CFG, seed=1)
+    with pytest.raises(TypeError):   # a different seed is a different run: it trains
+        finetune(encoder, train, test, FinetuneConfig(**other), progress=False)
+
+
+def test_same_seed_same_run(encoder):
+    train, test = subset("ps-role", 60, 10)
+    a = finetune(encoder, train, test, FinetuneConfig(**CFG), cache=False, progress=False)
+    la, xa = a.losses, a.snapshot(3)
+    b = finetune(encoder, train, test, FinetuneConfig(**CFG), cache=False, progress=False)
+    assert la == b.losses
+    np.testing.assert_array_equal(xa, b.snapshot(3))
+
+
+def test_interrupted_run_never_loads_as_complete(encoder, monkeypatch):
+    train, test = subset("ps-fxn", 60, 10)
+    calls = {"n": 0}
+    real = ft._targets_vectors
+
+    def dies_midway(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(ft, "_targets_vectors", dies_midway)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(encoder, train, test, FinetuneConfig(**CFG), progress=False)
+    root = ft.cache_dir() / "finetune"
+    leftovers = [p for p in root.iterdir() if p.name.startswith("ps-fxn-")]
+    assert leftovers and all(".tmp" in p.name for p in leftovers)
+    for p in leftovers:
+        with pytest.raises(FileNotFoundError, match="not a complete fine-tuning run"):
+            FinetuneRun(p)
+    monkeypatch.setattr(ft, "_targets_vectors", real)
+    run = finetune(encoder, train, test, FinetuneConfig(**CFG), progress=False)
+    assert (run.folder / "COMPLETE").exists()
+    assert not [p for p in root.iterdir() if p.name.startswith("ps-fxn-") and ".tmp" in p.name]
+
+
+def test_bad_settings():
+    with pytest.raises(ValueError, match="snapshots must be >= 2"):
+        FinetuneConfig(snapshots=1)
