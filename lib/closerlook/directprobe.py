@@ -66,20 +66,22 @@ class _Clusters:
         self.members: list[np.ndarray | None] = []
         self.centroid = np.zeros((cap, d))
         self.radius = np.zeros(cap)
+        self.sqnorm = np.zeros(cap)
         self.label = np.zeros(cap, dtype=np.int64)
         self.nn = np.full(cap, -1)
         self.nnd = np.full(cap, np.inf)
         self.by_label: dict[int, list[int]] = {}
-        self.refused: set[tuple[int, int]] = set()
+        self.refused: dict[int, set[int]] = {}   # cluster -> partners it may no longer merge with
         self.owner = np.empty(len(X), dtype=np.int64)   # point -> active cluster
         for m in members:
             self._add(m)
         for ids in self.by_label.values():
-            for c in ids:
-                self._find_nn(c)
+            ids = np.array(ids)
+            for start in range(0, len(ids), 512):   # blocks keep the distance table small
+                self._find_nn_many(ids[start:start + 512])
 
     def _grow(self):
-        for name in ("centroid", "radius", "label", "nn", "nnd"):
+        for name in ("centroid", "radius", "sqnorm", "label", "nn", "nnd"):
             a = getattr(self, name)
             fill = {"nn": -1, "nnd": np.inf}.get(name, 0)
             setattr(self, name, np.concatenate([a, np.full((len(a),) + a.shape[1:], fill, dtype=a.dtype)]))
@@ -93,21 +95,36 @@ class _Clusters:
         self.members.append(m)
         self.owner[m] = c
         self.centroid[c] = cen
+        self.sqnorm[c] = cen @ cen
         self.radius[c] = np.sqrt(((pts - cen) ** 2).sum(1).max())
         self.label[c] = self.codes[m[0]]
         self.by_label.setdefault(int(self.label[c]), []).append(c)
         return c
 
     def _find_nn(self, c: int):
-        others = [k for k in self.by_label[int(self.label[c])]
-                  if k != c and (min(c, k), max(c, k)) not in self.refused]
-        if not others:
-            self.nn[c], self.nnd[c] = -1, np.inf
+        self._find_nn_many(np.array([c]))
+
+    def _find_nn_many(self, cs: np.ndarray):
+        """Recompute the nearest same-label neighbour of the clusters `cs` (all of one label) in one block."""
+        others = np.array(self.by_label[int(self.label[cs[0]])])
+        if len(others) < 2:
+            self.nn[cs], self.nnd[cs] = -1, np.inf
             return
-        others = np.array(others)
-        dist = np.sqrt(((self.centroid[others] - self.centroid[c]) ** 2).sum(1))
-        j = int(np.argmin(dist))
-        self.nn[c], self.nnd[c] = others[j], dist[j]
+        dist = self._dist(cs, others)
+        dist[cs[:, None] == others[None, :]] = np.inf
+        for row, c in enumerate(cs):
+            if c in self.refused:
+                dist[row, np.isin(others, list(self.refused[c]))] = np.inf
+        j = np.argmin(dist, axis=1)
+        best = dist[np.arange(len(cs)), j]
+        self.nn[cs] = np.where(np.isfinite(best), others[j], -1)
+        self.nnd[cs] = best
+
+    def _dist(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Centroid distances through one matrix product (float64; the authors' torch.cdist does this in float32)."""
+        sq = (self.sqnorm[rows][:, None] + self.sqnorm[cols][None, :]
+              - 2.0 * self.centroid[rows] @ self.centroid[cols].T)
+        return np.sqrt(np.maximum(sq, 0.0))
 
     @property
     def active(self) -> list[int]:
@@ -128,18 +145,20 @@ class _Clusters:
         c = self._add(np.concatenate([self.members[a], self.members[b]]))
         others = np.array([k for k in ids if k != c])
         if len(others):
-            dist = np.sqrt(((self.centroid[others] - self.centroid[c]) ** 2).sum(1))
+            dist = self._dist(np.array([c]), others)[0]
             j = int(np.argmin(dist))
             self.nn[c], self.nnd[c] = others[j], dist[j]
             closer = dist < self.nnd[others]
             self.nn[others[closer]] = c
             self.nnd[others[closer]] = dist[closer]
-            for k in others[np.isin(self.nn[others], [a, b])]:
-                self._find_nn(int(k))
+            stale = others[np.isin(self.nn[others], [a, b])]
+            if len(stale):
+                self._find_nn_many(stale)
         return c
 
     def refuse(self, a: int, b: int):
-        self.refused.add((min(a, b), max(a, b)))
+        self.refused.setdefault(a, set()).add(b)
+        self.refused.setdefault(b, set()).add(a)
         self._find_nn(a)
         self._find_nn(b)
 
