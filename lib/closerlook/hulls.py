@@ -136,22 +136,55 @@ def nearest_points(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL, ma
     return _mdm(K, len(A), _start_weights(len(A), len(B)), rtol, DISTANCE_ATOL, max_iter, stop_when_separated)
 
 
-def lp_separable(A: np.ndarray, B: np.ndarray) -> bool:
-    """The exact test: is there w, b with w.a + b >= 1 on A and w.b + b <= -1 on B?"""
+def _separating_hyperplane(A: np.ndarray, B: np.ndarray):
+    """(w, b) with w.a + b >= 1 on A and w.x + b <= -1 on B, smallest L1 norm of w; None when none exists."""
     d = A.shape[1]
     ones_a, ones_b = np.ones((len(A), 1)), np.ones((len(B), 1))
-    A_ub = np.vstack([-np.hstack([A, ones_a]), np.hstack([B, ones_b])])
+    # w = u - v with u, v >= 0: minimising sum(u + v) favours wide separators, which hold on unseen points
+    A_ub = np.vstack([-np.hstack([A, -A, ones_a]), np.hstack([B, -B, ones_b])])
     b_ub = -np.ones(len(A) + len(B))
+    cost = np.concatenate([np.ones(2 * d), [0.0]])
+    bounds = [(0, None)] * (2 * d) + [(None, None)]
     # HiGHS occasionally ends with an unknown status on degenerate inputs; other methods then decide.
     for options in ({"primal_feasibility_tolerance": LP_FEASIBILITY_TOL},
                     {"primal_feasibility_tolerance": LP_FEASIBILITY_TOL, "presolve": False},
                     {}):
         for method in ("highs", "highs-ds", "highs-ipm"):
-            res = linprog(np.zeros(d + 1), A_ub=A_ub, b_ub=b_ub, bounds=[(None, None)] * (d + 1),
-                          method=method, options=options)
-            if res.status in (0, 2):
-                return res.status == 0
+            res = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method=method, options=options)
+            if res.status == 0:
+                return res.x[:d] - res.x[d:2 * d], res.x[-1]
+            if res.status == 2:
+                return None
     raise RuntimeError(f"HiGHS could not decide separability: {res.message}")
+
+
+def lp_separable(A: np.ndarray, B: np.ndarray, working_set: int = 200) -> bool:
+    """The exact test: is there w, b with w.a + b >= 1 on A and w.b + b <= -1 on B?
+
+    Large sets are solved on working sets (the points of each side nearest the other side's centroid): subsets
+    that cannot be separated prove the full hulls meet; a hyperplane that separates the subsets is checked on all
+    points, and the points it gets wrong join the working sets until it holds everywhere or the subsets meet.
+    """
+    if len(A) + len(B) <= 2 * working_set:
+        return _separating_hyperplane(A, B) is not None
+    in_a = np.zeros(len(A), bool)
+    in_b = np.zeros(len(B), bool)
+    in_a[np.argsort(((A - B.mean(0)) ** 2).sum(1))[:working_set]] = True
+    in_b[np.argsort(((B - A.mean(0)) ** 2).sum(1))[:working_set]] = True
+    while True:
+        plane = _separating_hyperplane(A[in_a], B[in_b])
+        if plane is None:
+            return False
+        w, b = plane
+        # w.x + b stays within the LP's tolerance of +-1 on the working sets; elsewhere it must clear 0 by as much.
+        margin_a = A @ w + b - (1 - LP_FEASIBILITY_TOL)
+        margin_b = (-1 + LP_FEASIBILITY_TOL) - (B @ w + b)
+        bad_a = np.flatnonzero((margin_a < 0) & ~in_a)
+        bad_b = np.flatnonzero((margin_b < 0) & ~in_b)
+        if not len(bad_a) and not len(bad_b):
+            return True
+        in_a[bad_a[np.argsort(margin_a[bad_a])[:working_set]]] = True
+        in_b[bad_b[np.argsort(margin_b[bad_b])[:working_set]]] = True
 
 
 def hulls_meet(A: np.ndarray, B: np.ndarray, mdm_iter: int = 500) -> bool:
