@@ -158,3 +158,51 @@ def min_distance_dynamics(params, label: str, task: str, layer="last") -> tuple[
         for lab, d in label_min_distances(dp).items():
             curves[lab].append(d)
     return run.steps, dict(curves)
+
+
+def snapshot_directprobe(params, label: str, task: str, i: int, layer) -> DirectProbe:
+    """DirectProbe on the training set at snapshot i of the fine-tuning run, at one stored layer."""
+    run = finetuned_run(params, label, task)
+    train, _ = task_data(params, task)
+    k = run.layers.index(layer_index(encoder(params, label), layer))
+    return directprobe(params, run.snapshot(i, "train")[k].astype(np.float32), train.labels)
+
+
+def label_centroids(X, y) -> tuple[list, np.ndarray]:
+    labels = sorted(set(np.asarray(y).tolist()))
+    y = np.asarray(y)
+    return labels, np.stack([np.asarray(X, np.float64)[y == l].mean(0) for l in labels])
+
+
+def centroid_paths(params, label: str, task: str, layer) -> tuple[list, np.ndarray]:
+    """Each label's centroid at every snapshot: labels, array (snapshots, labels, width)."""
+    run = finetuned_run(params, label, task)
+    train, _ = task_data(params, task)
+    k = run.layers.index(layer_index(encoder(params, label), layer))
+    paths = []
+    for i in range(len(run.steps)):
+        labels, c = label_centroids(run.snapshot(i, "train")[k], train.labels)
+        paths.append(c)
+    return labels, np.stack(paths)
+
+
+def linear_tasks(params, label: str) -> list[str]:
+    """Tasks whose training set is linear under the model both before and after fine-tuning (§4.3, §4.5)."""
+    out = []
+    for task in params["tasks"]:
+        X, _ = original(params, label, task)
+        Xf, _ = finetuned(params, label, task)
+        train, _ = task_data(params, task)
+        if directprobe(params, X, train.labels).is_linear_ and directprobe(params, Xf, train.labels).is_linear_:
+            out.append(task)
+    return out
+
+
+def embed_with(params, run: FinetuneRun, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
+    """Another task's train/test representations from a fine-tuned model's final weights (§4.4)."""
+    enc = run.encoder()
+    train, test = task_data(params, task)
+    layer = layer_index(enc, layer)
+    with stage("extraction"):
+        return (represent(enc, train, layers=[layer], progress=False)[0],
+                represent(enc, test, layers=[layer], progress=False)[0])
