@@ -187,8 +187,23 @@ def lp_separable(A: np.ndarray, B: np.ndarray, working_set: int = 200) -> bool:
         in_b[bad_b[np.argsort(margin_b[bad_b])[:working_set]]] = True
 
 
-def hulls_meet(A: np.ndarray, B: np.ndarray, mdm_iter: int = 500) -> bool:
-    """Do conv(A) and conv(B) intersect? Cheap certificates first, the LP only when none is found."""
+def _common_point_exists(A: np.ndarray, B: np.ndarray) -> bool:
+    """Exact test that conv(A) and conv(B) share a point: l, m >= 0, sum l = sum m = 1, A'l = B'm (HiGHS)."""
+    n_a, n_b = len(A), len(B)
+    A_eq = np.vstack([np.hstack([A.T, -B.T]), np.r_[np.ones(n_a), np.zeros(n_b)], np.r_[np.zeros(n_a), np.ones(n_b)]])
+    b_eq = np.r_[np.zeros(A.shape[1]), 1.0, 1.0]
+    res = linprog(np.zeros(n_a + n_b), A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    return res.status == 0
+
+
+def hulls_meet(A: np.ndarray, B: np.ndarray, mdm_rounds=(1000, 3000, 10000)) -> bool:
+    """Do conv(A) and conv(B) intersect? Cheap certificates first, the full LP only when none is found.
+
+    The nearest-point iteration (MDM) runs from the centroids, then from one point of each set, bringing in only
+    the points it needs: if it finds a separating hyperplane the hulls are disjoint; otherwise the points it uses (its support, a few
+    hundred at most) are tested for a common point by a small LP, and a common point of those subsets proves the
+    full hulls meet. Only when neither certificate appears does the LP on all points decide.
+    """
     ca, cb = A.mean(0), B.mean(0)
     ra = np.sqrt(((A - ca) ** 2).sum(1).max())
     rb = np.sqrt(((B - cb) ** 2).sum(1).max())
@@ -197,9 +212,23 @@ def hulls_meet(A: np.ndarray, B: np.ndarray, mdm_iter: int = 500) -> bool:
     w = cb - ca
     if (A @ w).max() < (B @ w).min():
         return False
-    _, lower = nearest_points(A, B, rtol=1e-3, max_iter=mdm_iter, stop_when_separated=True)
+    S = np.concatenate([A, B]).astype(np.float64)
+    S -= S.mean(0)
+    K = S @ S.T
+    # From the centroids most disjoint pairs separate within a few hundred steps.
+    _, lower = _mdm(K, len(A), _start_weights(len(A), len(B)), 1e-3, DISTANCE_ATOL, 500, True)
     if lower > 0:
         return False
+    alpha = np.zeros(len(S))
+    alpha[np.argmin(((A - cb) ** 2).sum(1))] = 1.0
+    alpha[len(A) + np.argmin(((B - ca) ** 2).sum(1))] = 1.0
+    for iterations in mdm_rounds:
+        _, lower = _mdm(K, len(A), alpha, 1e-3, DISTANCE_ATOL, iterations, True)
+        if lower > 0:
+            return False
+        in_a, in_b = np.flatnonzero(alpha[:len(A)] > 0), np.flatnonzero(alpha[len(A):] > 0)
+        if len(in_a) + len(in_b) < len(S) and _common_point_exists(A[in_a], B[in_b]):
+            return True
     return not lp_separable(A, B)
 
 

@@ -204,25 +204,28 @@ def data_fingerprint(data: TaskData) -> str:
 
 def represent(encoder: Encoder, data: TaskData, layers=None, batch_size: int = 32, cache: bool = True,
               progress: bool = True) -> np.ndarray:
-    """``encoder.embed(data)``, cached on disk: (len(layers), n_examples, width) float32."""
+    """``encoder.embed(data)``, cached on disk: (len(layers), n_examples, width) float32.
+
+    The cache holds what was asked for: all layers when `layers` is None, else those layers.
+    """
+    wanted = None if layers is None else sorted(set(int(l) for l in layers))
     layers = list(range(encoder.n_layers + 1)) if layers is None else list(layers)
     if not cache:
         return encoder.embed(data, layers, batch_size, progress)
     key = hashlib.sha256(json.dumps({
         "v": CACHE_VERSION, "model": encoder.identity(), "task": data.task, "split": data.split,
-        "data": data_fingerprint(data)}).encode()).hexdigest()[:20]
+        "data": data_fingerprint(data), "layers": wanted}).encode()).hexdigest()[:20]
     folder = cache_dir() / "representations"
     path = folder / f"{data.task}-{data.split}-{key}.npy"
-    if path.exists():
-        full = np.load(path, mmap_mode="r")
-        return np.ascontiguousarray(full[layers])
-    full = encoder.embed(data, None, batch_size, progress)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-    np.save(tmp, full)
-    os.replace(tmp, path)  # atomic: an interrupted write never looks complete
-    return np.ascontiguousarray(full[layers])
-
+    stored = list(range(encoder.n_layers + 1)) if wanted is None else wanted
+    if not path.exists():
+        full = encoder.embed(data, stored, batch_size, progress)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+        np.save(tmp, full)
+        os.replace(tmp, path)  # atomic: an interrupted write never looks complete
+    cached = np.load(path, mmap_mode="r")
+    return np.ascontiguousarray(cached[[stored.index(l) for l in layers]])
 
 def main(argv=None):
     """``python -m closerlook.representations``: extract (and cache) every task's representations."""
