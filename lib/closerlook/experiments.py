@@ -60,7 +60,9 @@ def layer_index(enc: Encoder, layer) -> int:
 
 
 def dynamics_layers(params, enc: Encoder) -> list[int]:
-    return sorted({layer_index(enc, l) for l in params["directprobe"]["dynamics_layers"]} | {enc.n_layers})
+    """The profile's snapshot layers that this model has (a profile serves models of 2 to 12 layers), and the last."""
+    layers = {layer_index(enc, l) for l in params["directprobe"]["dynamics_layers"]}
+    return sorted({l for l in layers if 0 <= l <= enc.n_layers} | {enc.n_layers})
 
 
 def original(params, label: str, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
