@@ -119,7 +119,7 @@ def test_paper_profile_structure_with_tiny_local_berts(tmp_path, tmp_path_factor
     params["probe"].update(hidden_sizes=[[16, 16]], alphas=[1e-4], seeds=[0], max_iter=20)
     params["finetune"].update(snapshots=2, epochs={"default": 1, "bert-base": 1})
     path = tmp_path / "paper-tiny.yaml"
-    path.write_text(yaml.safe_dump(params))
+    path.write_text(yaml.safe_dump(params, sort_keys=False))   # keep the paper's model order
     proc, results = run_all(path, tmp_path / "run", tmp_path_factory.getbasetemp() / "cache-paper",
                             only=["01_divergence", "02_linearity"])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
