@@ -56,6 +56,46 @@ def _validate(X, y=None, min_labels=2):
     return X.astype(np.float64), y
 
 
+class _HullOracle:
+    """Do the hulls of two clusters meet? Keeps, per label pair, the directions that separated earlier clusters.
+
+    DirectProbe asks about clusters that differ from earlier ones by a few points (the forward pass grows a cluster
+    one merge at a time; the search goes back to states whose clusters are subsets of later ones), so a direction
+    that separated the earlier pair usually still separates: a matrix product instead of a linear program.
+    """
+
+    def __init__(self, X, keep: int = 32):
+        self.X, self.keep = X, keep
+        self.known: dict[tuple[int, int], np.ndarray] = {}
+        self.questions = 0
+
+    def meet(self, label_a: int, a: np.ndarray, label_b: int, b: np.ndarray) -> bool:
+        if label_a > label_b:
+            label_a, a, label_b, b = label_b, b, label_a, a
+        self.questions += 1
+        known = self.known.get((label_a, label_b))
+        w = hulls.separating_direction(self.X[a], self.X[b], known)
+        if w is None:
+            return True
+        # Most recently useful first; a known direction that answered again moves to the front.
+        rest = known[[not np.array_equal(k, w) for k in known]] if known is not None else np.empty((0, len(w)))
+        self.known[(label_a, label_b)] = np.vstack([w[None, :], rest])[:self.keep]
+        return False
+
+
+def _centroid_separated(X, points: np.ndarray, others: list[np.ndarray], other_centroids: np.ndarray) -> np.ndarray:
+    """For each cluster K_j in `others`: does the direction from the centroid of `points` to K_j's centroid separate
+    them? One matrix product for all j instead of one hull question each (most pairs that pass the bounding-sphere
+    test fail here)."""
+    W = other_centroids - X[points].mean(0)
+    top = (X[points] @ W.T).max(0)
+    sizes = np.array([len(m) for m in others])
+    rows = np.concatenate(others)
+    values = np.einsum("ij,ij->i", X[rows], np.repeat(W, sizes, axis=0))
+    bottom = np.minimum.reduceat(values, np.r_[0, np.cumsum(sizes)[:-1]])
+    return top < bottom
+
+
 class _Clusters:
     """Active clusters with centroids, radii and each cluster's nearest same-label neighbour."""
 
@@ -205,16 +245,24 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
                              f"(row {clash[0]}, for one): no clustering can separate them; drop the duplicates")
 
         started = time.perf_counter()
+        phases = {}
+        self._oracle = _HullOracle(X)
         history = self._merge_to_end(X, codes)
         end = self._state(history, len(history), len(X))
+        phases["merge_to_end_s"] = time.perf_counter() - started
         overlapping = self._overlapping_label_pairs(X, codes, end)
+        phases["label_hulls_s"] = time.perf_counter() - started - sum(phases.values())
         self.history_ = {"merge_states": len(history), "overlapping_label_pairs": len(overlapping)}
         if not overlapping:
             members = end
         else:
             first_invalid = self._first_invalid_state(X, codes, history, overlapping)
+            phases["search_s"] = time.perf_counter() - started - sum(phases.values())
             self.history_["first_invalid_state"] = first_invalid
             members = self._forward(X, codes, self._state(history, first_invalid - 1, len(X)), overlapping)
+            phases["forward_s"] = time.perf_counter() - started - sum(phases.values())
+            self.history_["hull_questions"] = self._oracle.questions
+        del self._oracle
 
         # Stable numbering: by label, then by first member.
         members = sorted((np.sort(m) for m in members), key=lambda m: (codes[m[0]], m[0]))
@@ -227,7 +275,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         self.is_linear_ = self.n_clusters_ == len(self.classes_)
         clustered = time.perf_counter()
         self.cluster_distances_ = self._distances(X, members)
-        self.timings_ = {"cluster_s": clustered - started, "distance_s": time.perf_counter() - clustered}
+        self.timings_ = {"cluster_s": clustered - started, **phases, "distance_s": time.perf_counter() - clustered}
         return self
 
     # --- step 1: merge to the end ----------------------------------------------------------------
@@ -275,14 +323,17 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
                 continue
             reach = radius[ia][:, None] + radius[ib][None, :]
             slack = cdist(centroid[ia], centroid[ib]) - reach
-            for r, c in zip(*np.nonzero(slack < 0)):
-                candidates.append((slack[r, c] / reach[r, c], ia[r], ib[c]))
+            for r in np.flatnonzero((slack < 0).any(1)):
+                cols = np.flatnonzero(slack[r] < 0)
+                open_ = ~_centroid_separated(X, members[ia[r]], [members[ib[c]] for c in cols], centroid[ib[cols]])
+                for c in cols[open_]:
+                    candidates.append((slack[r, c] / reach[r, c], ia[r], ib[c]))
         # Most-overlapping spheres first: an invalid state is usually found at once.
         candidates.sort(key=lambda t: t[0])
         for _, i, j in candidates:
             pair = (key[i], key[j])
             if pair not in cache:
-                cache[pair] = hulls.hulls_meet(X[members[i]], X[members[j]])
+                cache[pair] = self._oracle.meet(label[i], members[i], label[j], members[j])
             if cache[pair]:
                 return False
         return True
@@ -290,7 +341,12 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
     def _first_invalid_state(self, X, codes, history, overlapping):
         """The authors' coarse search and bisection over the merge history."""
         cache: dict = {}
-        valid = lambda k: self._state_is_valid(X, codes, self._state(history, k, len(X)), overlapping, cache)
+        checked = []
+
+        def valid(k):
+            checked.append(k)
+            return self._state_is_valid(X, codes, self._state(history, k, len(X)), overlapping, cache)
+
         m = len(history)
         if m < 1000:
             lo, hi = 0, m
@@ -308,6 +364,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
                 lo = k + 1
             else:
                 hi = k
+        self.history_.update(states_checked=len(checked), hull_pairs_checked=len(cache))
         return hi
 
     # --- step 3: forward with checks ----------------------------------------------------------------
@@ -338,8 +395,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         self.history_.update(forward_start_clusters=len(members), forward_merges=merged, forward_refusals=refused)
         return [clusters.members[c] for c in clusters.active]
 
-    @staticmethod
-    def _meets_other_label(X, codes, clusters, new, overlapping):
+    def _meets_other_label(self, X, codes, clusters, new, overlapping):
         lab = int(codes[new[0]])
         pts = X[new]
         cen = pts.mean(0)
@@ -349,8 +405,11 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
                 continue
             ids = np.array(ids)
             near = ids[np.sqrt(((clusters.centroid[ids] - cen) ** 2).sum(1)) < rad + clusters.radius[ids]]
+            if not len(near):
+                continue
+            near = near[~_centroid_separated(X, new, [clusters.members[k] for k in near], clusters.centroid[near])]
             for k in near:
-                if hulls.hulls_meet(pts, X[clusters.members[k]]):
+                if self._oracle.meet(lab, new, other, clusters.members[k]):
                     return True
         return False
 

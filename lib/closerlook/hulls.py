@@ -78,7 +78,7 @@ def _mdm(K, n_a, alpha, rtol, atol, max_iter, stop_when_separated=False):
         alpha[lo] += t
         s = sign[hi]
         for k in range(n):
-            g[k] += s * t * (K[k, lo] - K[k, hi])
+            g[k] += s * t * (K[lo, k] - K[hi, k])
         nz2 += -2.0 * t * gap + t * t * dd
         if nz2 < 0.0:
             nz2 = 0.0
@@ -86,14 +86,14 @@ def _mdm(K, n_a, alpha, rtol, atol, max_iter, stop_when_separated=False):
 
 
 @njit(cache=True)
-def _point_to_hull(K, AP, pp, rtol, atol, max_iter, out_upper):
-    """Distance of each point p (columns of AP = A @ p, norms pp) to conv(A), by MDM on A alone."""
-    n, m = AP.shape
+def _point_to_hull(K, PA, pp, rtol, atol, max_iter, out_upper):
+    """Distance of each point p (rows of PA = P @ A.T, norms pp) to conv(A), by MDM on A alone."""
+    m, n = PA.shape
     for q in range(m):
         alpha = np.full(n, 1.0 / n)
         Ka = K @ alpha
-        g = Ka - AP[:, q]                       # g_i = a_i . z, z = A'alpha - p
-        nz2 = alpha @ Ka - 2.0 * (alpha @ AP[:, q]) + pp[q]
+        g = Ka - PA[q]                       # g_i = a_i . z, z = A'alpha - p
+        nz2 = alpha @ Ka - 2.0 * (alpha @ PA[q]) + pp[q]
         for it in range(max_iter):
             hi, lo = -1, -1
             for i in range(n):
@@ -101,7 +101,7 @@ def _point_to_hull(K, AP, pp, rtol, atol, max_iter, out_upper):
                     hi = i
                 if lo < 0 or g[i] < g[lo]:
                     lo = i
-            pz = alpha @ AP[:, q] - pp[q]          # p . z
+            pz = alpha @ PA[q] - pp[q]          # p . z
             sep = g[lo] - pz
             if nz2 <= 1e-300 or nz2 - sep <= max(rtol * nz2, atol * np.sqrt(nz2)):
                 break
@@ -113,7 +113,7 @@ def _point_to_hull(K, AP, pp, rtol, atol, max_iter, out_upper):
             alpha[hi] -= t
             alpha[lo] += t
             for k in range(n):
-                g[k] += t * (K[k, lo] - K[k, hi])
+                g[k] += t * (K[lo, k] - K[hi, k])
             nz2 += -2.0 * t * gap + t * t * dd
             if nz2 < 0.0:
                 nz2 = 0.0
@@ -158,15 +158,19 @@ def _separating_hyperplane(A: np.ndarray, B: np.ndarray):
     raise RuntimeError(f"HiGHS could not decide separability: {res.message}")
 
 
-def lp_separable(A: np.ndarray, B: np.ndarray, working_set: int = 200) -> bool:
-    """The exact test: is there w, b with w.a + b >= 1 on A and w.b + b <= -1 on B?
+def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200):
+    """The exact test: a direction w with max(A @ w) < min(B @ w) from the LP, or None when the hulls meet.
 
     Large sets are solved on working sets (the points of each side nearest the other side's centroid): subsets
     that cannot be separated prove the full hulls meet; a hyperplane that separates the subsets is checked on all
     points, and the points it gets wrong join the working sets until it holds everywhere or the subsets meet.
+    (One LP on all points is faster for some nearly touching separable pairs, but proving that large hulls meet
+    that way takes minutes where a few working-set rounds take seconds.)
     """
     if len(A) + len(B) <= 2 * working_set:
-        return _separating_hyperplane(A, B) is not None
+        plane = _separating_hyperplane(A, B)
+        # w.a + b >= 1 - tol on A and <= -1 + tol on B: -w puts A below B.
+        return None if plane is None else -plane[0]
     in_a = np.zeros(len(A), bool)
     in_b = np.zeros(len(B), bool)
     in_a[np.argsort(((A - B.mean(0)) ** 2).sum(1))[:working_set]] = True
@@ -174,7 +178,7 @@ def lp_separable(A: np.ndarray, B: np.ndarray, working_set: int = 200) -> bool:
     while True:
         plane = _separating_hyperplane(A[in_a], B[in_b])
         if plane is None:
-            return False
+            return None
         w, b = plane
         # w.x + b stays within the LP's tolerance of +-1 on the working sets; elsewhere it must clear 0 by as much.
         margin_a = A @ w + b - (1 - LP_FEASIBILITY_TOL)
@@ -182,9 +186,14 @@ def lp_separable(A: np.ndarray, B: np.ndarray, working_set: int = 200) -> bool:
         bad_a = np.flatnonzero((margin_a < 0) & ~in_a)
         bad_b = np.flatnonzero((margin_b < 0) & ~in_b)
         if not len(bad_a) and not len(bad_b):
-            return True
+            return -w
         in_a[bad_a[np.argsort(margin_a[bad_a])[:working_set]]] = True
         in_b[bad_b[np.argsort(margin_b[bad_b])[:working_set]]] = True
+
+
+def lp_separable(A: np.ndarray, B: np.ndarray) -> bool:
+    """Is there w, b with w.a + b >= 1 on A and w.x + b <= -1 on B (HiGHS, feasibility tolerance 1e-4)?"""
+    return lp_separating_direction(A, B) is not None
 
 
 def _common_point_exists(A: np.ndarray, B: np.ndarray) -> bool:
@@ -196,40 +205,60 @@ def _common_point_exists(A: np.ndarray, B: np.ndarray) -> bool:
     return res.status == 0
 
 
-def hulls_meet(A: np.ndarray, B: np.ndarray, mdm_rounds=(1000, 3000, 10000)) -> bool:
-    """Do conv(A) and conv(B) intersect? Cheap certificates first, the full LP only when none is found.
+def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None = None,
+                         mdm_rounds=(1000, 3000, 10000)):
+    """A direction w with max(A @ w) < min(B @ w) (the hulls are disjoint), or None when conv(A) and conv(B) meet.
 
-    The nearest-point iteration (MDM) runs from the centroids, then from one point of each set, bringing in only
-    the points it needs: if it finds a separating hyperplane the hulls are disjoint; otherwise the points it uses (its support, a few
-    hundred at most) are tested for a common point by a small LP, and a common point of those subsets proves the
-    full hulls meet. Only when neither certificate appears does the LP on all points decide.
+    Cheap certificates first, the full LP only when none is found: bounding spheres, the centroid direction, the rows
+    of `known` (directions that separated related sets before: clusters that lost or gained a few points), then the
+    nearest-point iteration (MDM) from the centroids and from one point of each set, bringing in only the points it
+    needs. If MDM finds no separating hyperplane, the points it uses (its support, a few hundred at most) are tested
+    for a common point by a small LP: a common point of those subsets proves the full hulls meet. Only when neither
+    certificate appears does the LP on all points decide.
     """
     ca, cb = A.mean(0), B.mean(0)
+    w = cb - ca
     ra = np.sqrt(((A - ca) ** 2).sum(1).max())
     rb = np.sqrt(((B - cb) ** 2).sum(1).max())
-    if np.linalg.norm(ca - cb) >= ra + rb:
-        return False
-    w = cb - ca
+    if np.linalg.norm(w) > ra + rb:
+        return w
     if (A @ w).max() < (B @ w).min():
-        return False
+        return w
+    if known is not None and len(known):
+        hit = np.flatnonzero((A @ known.T).max(0) < (B @ known.T).min(0))
+        if len(hit):
+            return known[hit[0]]
     S = np.concatenate([A, B]).astype(np.float64)
     S -= S.mean(0)
     K = S @ S.T
+    sign = np.r_[np.ones(len(A)), -np.ones(len(B))]
+
+    def mdm_direction(alpha):
+        # z = sum_A alpha a - sum_B alpha b points from B to A: -z puts A below B.
+        z = -(alpha * sign) @ S
+        return z if (A @ z).max() < (B @ z).min() else None
+
     # From the centroids most disjoint pairs separate within a few hundred steps.
-    _, lower = _mdm(K, len(A), _start_weights(len(A), len(B)), 1e-3, DISTANCE_ATOL, 500, True)
-    if lower > 0:
-        return False
+    alpha = _start_weights(len(A), len(B))
+    _, lower = _mdm(K, len(A), alpha, 1e-3, DISTANCE_ATOL, 500, True)
+    if lower > 0 and (z := mdm_direction(alpha)) is not None:
+        return z
     alpha = np.zeros(len(S))
     alpha[np.argmin(((A - cb) ** 2).sum(1))] = 1.0
     alpha[len(A) + np.argmin(((B - ca) ** 2).sum(1))] = 1.0
     for iterations in mdm_rounds:
         _, lower = _mdm(K, len(A), alpha, 1e-3, DISTANCE_ATOL, iterations, True)
-        if lower > 0:
-            return False
+        if lower > 0 and (z := mdm_direction(alpha)) is not None:
+            return z
         in_a, in_b = np.flatnonzero(alpha[:len(A)] > 0), np.flatnonzero(alpha[len(A):] > 0)
         if len(in_a) + len(in_b) < len(S) and _common_point_exists(A[in_a], B[in_b]):
-            return True
-    return not lp_separable(A, B)
+            return None
+    return lp_separating_direction(A, B)
+
+
+def hulls_meet(A: np.ndarray, B: np.ndarray) -> bool:
+    """Do conv(A) and conv(B) intersect? (see `separating_direction`)"""
+    return separating_direction(A, B) is None
 
 
 def hull_distance(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL) -> float:
@@ -249,5 +278,5 @@ def point_hull_distances(A: np.ndarray, P: np.ndarray, rtol: float = DISTANCE_RT
     A -= center
     P = P.astype(np.float64) - center
     out = np.empty(len(P))
-    _point_to_hull(A @ A.T, np.ascontiguousarray(A @ P.T), (P * P).sum(1), rtol, DISTANCE_ATOL, max_iter, out)
+    _point_to_hull(A @ A.T, np.ascontiguousarray(P @ A.T), (P * P).sum(1), rtol, DISTANCE_ATOL, max_iter, out)
     return out
