@@ -67,6 +67,7 @@ class _HullOracle:
     def __init__(self, X, keep: int = 32):
         self.X, self.keep = X, keep
         self.known: dict[tuple[int, int], np.ndarray] = {}
+        self.support: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.questions = 0
 
     def meet(self, label_a: int, a: np.ndarray, label_b: int, b: np.ndarray) -> bool:
@@ -74,7 +75,14 @@ class _HullOracle:
             label_a, a, label_b, b = label_b, b, label_a, a
         self.questions += 1
         known = self.known.get((label_a, label_b))
-        w = hulls.separating_direction(self.X[a], self.X[b], known)
+        # The LP's last working sets for this label pair (nearly touching clusters) start the next one.
+        start, info = None, {}
+        if (label_a, label_b) in self.support:
+            support_a, support_b = self.support[(label_a, label_b)]
+            start = (np.isin(a, support_a), np.isin(b, support_b))
+        w = hulls.separating_direction(self.X[a], self.X[b], known, start=start, info=info)
+        if info:
+            self.support[(label_a, label_b)] = (a[info["in_a"]], b[info["in_b"]])
         if w is None:
             return True
         # Most recently useful first; a known direction that answered again moves to the front.

@@ -158,7 +158,7 @@ def _separating_hyperplane(A: np.ndarray, B: np.ndarray):
     raise RuntimeError(f"HiGHS could not decide separability: {res.message}")
 
 
-def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200):
+def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200, start=None, info=None):
     """The exact test: a direction w with max(A @ w) < min(B @ w) from the LP, or None when the hulls meet.
 
     Large sets are solved on working sets (the points of each side nearest the other side's centroid): subsets
@@ -166,6 +166,9 @@ def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200
     points, and the points it gets wrong join the working sets until it holds everywhere or the subsets meet.
     (One LP on all points is faster for some nearly touching separable pairs, but proving that large hulls meet
     that way takes minutes where a few working-set rounds take seconds.)
+
+    start: boolean masks (of A, of B) of points to put in the working sets from the beginning, such as the final
+    working sets of a related question; info: a dict that receives the final working sets as "in_a" and "in_b".
     """
     if len(A) + len(B) <= 2 * working_set:
         plane = _separating_hyperplane(A, B)
@@ -175,7 +178,12 @@ def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200
     in_b = np.zeros(len(B), bool)
     in_a[np.argsort(((A - B.mean(0)) ** 2).sum(1))[:working_set]] = True
     in_b[np.argsort(((B - A.mean(0)) ** 2).sum(1))[:working_set]] = True
+    if start is not None:
+        in_a |= start[0]
+        in_b |= start[1]
     while True:
+        if info is not None:
+            info.update(in_a=in_a, in_b=in_b)
         plane = _separating_hyperplane(A[in_a], B[in_b])
         if plane is None:
             return None
@@ -206,7 +214,7 @@ def _common_point_exists(A: np.ndarray, B: np.ndarray) -> bool:
 
 
 def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None = None,
-                         mdm_rounds=(1000, 3000, 10000)):
+                         mdm_rounds=(1000, 3000, 10000), start=None, info=None):
     """A direction w with max(A @ w) < min(B @ w) (the hulls are disjoint), or None when conv(A) and conv(B) meet.
 
     Cheap certificates first, the full LP only when none is found: bounding spheres, the centroid direction, the rows
@@ -214,7 +222,7 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
     nearest-point iteration (MDM) from the centroids and from one point of each set, bringing in only the points it
     needs. If MDM finds no separating hyperplane, the points it uses (its support, a few hundred at most) are tested
     for a common point by a small LP: a common point of those subsets proves the full hulls meet. Only when neither
-    certificate appears does the LP on all points decide.
+    certificate appears does the LP on all points decide (`start`, `info`: see `lp_separating_direction`).
     """
     ca, cb = A.mean(0), B.mean(0)
     w = cb - ca
@@ -253,7 +261,7 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
         in_a, in_b = np.flatnonzero(alpha[:len(A)] > 0), np.flatnonzero(alpha[len(A):] > 0)
         if len(in_a) + len(in_b) < len(S) and _common_point_exists(A[in_a], B[in_b]):
             return None
-    return lp_separating_direction(A, B)
+    return lp_separating_direction(A, B, start=start, info=info)
 
 
 def hulls_meet(A: np.ndarray, B: np.ndarray) -> bool:
