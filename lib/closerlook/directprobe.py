@@ -16,6 +16,8 @@ The outcome is that of the authors' code (github.com/utahnlp/DirectProbe), reach
    cluster's hull meets no other-label hull, else drop that pair for good, until no pair is left.
 
 Hull questions go to ``hulls.py`` (bounding spheres, separating-hyperplane certificates, HiGHS for the rest).
+Most questions are about clusters that differ by a few points from clusters asked about before, so the directions
+that separated earlier pairs of a label pair are tried first, and the LP starts from the last working sets.
 Memory stays O(n x d) plus what one pair of clusters needs: nearest same-label neighbours are cached per cluster,
 never a table of n^2 pairs.
 """
@@ -350,10 +352,14 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         """The authors' coarse search and bisection over the merge history."""
         cache: dict = {}
         checked = []
+        bar = tqdm(desc="DirectProbe: search for the first invalid state", unit="state", disable=not self.progress)
 
         def valid(k):
             checked.append(k)
-            return self._state_is_valid(X, codes, self._state(history, k, len(X)), overlapping, cache)
+            ok = self._state_is_valid(X, codes, self._state(history, k, len(X)), overlapping, cache)
+            bar.update()
+            bar.set_postfix(state=k, valid=ok)
+            return ok
 
         m = len(history)
         if m < 1000:
@@ -372,6 +378,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
                 lo = k + 1
             else:
                 hi = k
+        bar.close()
         self.history_.update(states_checked=len(checked), hull_pairs_checked=len(cache))
         return hi
 

@@ -105,6 +105,8 @@ def _probe_result(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, v
     accs = probe.seed_scores(X_test, y_test)
     return {"acc_mean": float(accs.mean()), "acc_std": float(accs.std()), "accs": accs.tolist(),
             "best_hidden": list(probe.best_params_["hidden_layer_sizes"]), "best_alpha": probe.best_params_["alpha"],
+            # Adam epochs each seed ran: equal to max_iter means the limit, not convergence, stopped it.
+            "n_iter": [int(e.n_iter_) for e in probe.estimators_],
             "grid": {f"{h}|{a}": s for (h, a), s in probe.grid_scores_.items()}}
 
 
