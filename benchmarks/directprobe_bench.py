@@ -52,7 +52,8 @@ def run(case):
            "linear": bool(dp.is_linear_), "acc": round(acc, 4), "cluster_s": round(dp.timings_["cluster_s"], 1),
            "distance_s": round(dp.timings_["distance_s"], 1), "predict_s": round(t2 - t1, 1),
            "total_s": round(t2 - t0, 1),
-           **{k: round(v, 1) for k, v in dp.timings_.items() if k not in ("cluster_s", "distance_s")}, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+           **{k: round(v, 1) for k, v in dp.timings_.items() if k not in ("cluster_s", "distance_s")},
+           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
            "rss_before_fit_mb": round(base / 1024), **dp.history_}
     if ref:
         out.update(authors_wall_s=ref["wall_s"], speedup=round(ref["wall_s"] / (t2 - t0), 1),

@@ -93,11 +93,12 @@ class _HullOracle:
         return False
 
 
-def _centroid_separated(X, points: np.ndarray, others: list[np.ndarray], other_centroids: np.ndarray) -> np.ndarray:
-    """For each cluster K_j in `others`: does the direction from the centroid of `points` to K_j's centroid separate
-    them? One matrix product for all j instead of one hull question each (most pairs that pass the bounding-sphere
-    test fail here)."""
-    W = other_centroids - X[points].mean(0)
+def _centroid_separated(X, points: np.ndarray, centroid: np.ndarray, others: list[np.ndarray],
+                        other_centroids: np.ndarray) -> np.ndarray:
+    """For each cluster K_j in `others`: does the direction from `centroid` (that of `points`) to K_j's centroid
+    separate them? One matrix product for all j instead of one hull question each (most pairs that pass the
+    bounding-sphere test fail here)."""
+    W = other_centroids - centroid
     top = (X[points] @ W.T).max(0)
     sizes = np.array([len(m) for m in others])
     rows = np.concatenate(others)
@@ -335,7 +336,8 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
             slack = cdist(centroid[ia], centroid[ib]) - reach
             for r in np.flatnonzero((slack < 0).any(1)):
                 cols = np.flatnonzero(slack[r] < 0)
-                open_ = ~_centroid_separated(X, members[ia[r]], [members[ib[c]] for c in cols], centroid[ib[cols]])
+                open_ = ~_centroid_separated(X, members[ia[r]], centroid[ia[r]], [members[ib[c]] for c in cols],
+                                             centroid[ib[cols]])
                 for c in cols[open_]:
                     candidates.append((slack[r, c] / reach[r, c], ia[r], ib[c]))
         # Most-overlapping spheres first: an invalid state is usually found at once.
@@ -422,7 +424,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
             near = ids[np.sqrt(((clusters.centroid[ids] - cen) ** 2).sum(1)) < rad + clusters.radius[ids]]
             if not len(near):
                 continue
-            near = near[~_centroid_separated(X, new, [clusters.members[k] for k in near], clusters.centroid[near])]
+            near = near[~_centroid_separated(X, new, cen, [clusters.members[k] for k in near], clusters.centroid[near])]
             for k in near:
                 if self._oracle.meet(lab, new, other, clusters.members[k]):
                     return True
