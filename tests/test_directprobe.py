@@ -96,6 +96,34 @@ def test_geometry_helpers():
         distance_vector(DirectProbe().fit(np.array([[0.0, 0], [1, 1], [0, 1], [1, 0]]), np.array(list("aabb"))))
 
 
+def test_warm_separator_agrees_with_a_fresh_lp():
+    """The kept HiGHS model answers a sequence like the forward pass (a cluster growing point by point, refused
+    merges that meet) as a fresh LP on the same points does, with certificates that hold on every point."""
+    rng = np.random.default_rng(5)
+    d = 12
+    A = rng.normal(size=(400, d))
+    A[:, 0] = -rng.uniform(0, 2, 400)
+    A[175::50] = np.r_[1.2, np.zeros(d - 1)]     # points inside the other set's hull: merges that must be refused
+    B = rng.normal(size=(300, d))
+    B[:, 0] = rng.uniform(0.05, 2, 300)
+    X = np.vstack([A, B])
+    other = np.arange(400, 700)
+    warm = hulls.WarmSeparator(X, working_set=40)
+    grown = np.arange(0, 150)
+    answers = []
+    for p in range(150, 400, 10):
+        a = np.r_[grown, np.arange(p, p + 10)]
+        w = warm.direction(a, other)
+        fresh = hulls.lp_separating_direction(X[a], X[other], working_set=40)
+        assert w is not hulls.WarmSeparator.UNDECIDED
+        assert (w is None) == (fresh is None)
+        if w is not None:
+            assert (X[a] @ w).max() < (X[other] @ w).min()
+            grown = a            # the merge goes ahead; a refused one leaves the cluster as it was
+        answers.append(w is None)
+    assert any(answers) and not all(answers)   # both kinds of answer came up, and after a meet the next still agrees
+
+
 # --- the authors' own outputs -------------------------------------------------------------------
 
 def load_fixture(name):

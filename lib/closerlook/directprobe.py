@@ -17,7 +17,8 @@ The outcome is that of the authors' code (github.com/utahnlp/DirectProbe), reach
 
 Hull questions go to ``hulls.py`` (bounding spheres, separating-hyperplane certificates, HiGHS for the rest).
 Most questions are about clusters that differ by a few points from clusters asked about before, so the directions
-that separated earlier pairs of a label pair are tried first, and the LP starts from the last working sets.
+that separated earlier pairs of a label pair are tried first, and the LP of a label pair is kept between questions
+(``hulls.WarmSeparator``): its rows follow the clusters and HiGHS re-solves from the last basis.
 Memory stays O(n x d) plus what one pair of clusters needs: nearest same-label neighbours are cached per cluster,
 never a table of n^2 pairs.
 """
@@ -63,14 +64,32 @@ class _HullOracle:
 
     DirectProbe asks about clusters that differ from earlier ones by a few points (the forward pass grows a cluster
     one merge at a time; the search goes back to states whose clusters are subsets of later ones), so a direction
-    that separated the earlier pair usually still separates: a matrix product instead of a linear program.
+    that separated the earlier pair usually still separates: a matrix product instead of a linear program. When
+    none does, a kept LP of the label pair (up to `models` of them, the one sharing most points with the question)
+    answers from its last basis.
     """
 
-    def __init__(self, X, keep: int = 32):
-        self.X, self.keep = X, keep
+    def __init__(self, X, keep: int = 32, models: int = 4):
+        self.X, self.keep, self.models = X, keep, models
         self.known: dict[tuple[int, int], np.ndarray] = {}
         self.support: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self.lps: dict[tuple[int, int], list[hulls.WarmSeparator]] = {}
         self.questions = 0
+
+    def _warm_lp(self, pair, a, b):
+        """The kept LP of this label pair that shares most rows with the question (a new one, or the least recently
+        used, when none does), and whether it shares any."""
+        pool = self.lps.setdefault(pair, [])
+        overlap = [lp.overlap(a, b) for lp in pool]
+        hot = bool(overlap) and max(overlap) > 0
+        if hot:
+            lp = pool.pop(int(np.argmax(overlap)))
+        elif len(pool) < self.models:
+            lp = hulls.WarmSeparator(self.X)
+        else:
+            lp = pool.pop()
+        pool.insert(0, lp)
+        return lp, hot
 
     def meet(self, label_a: int, a: np.ndarray, label_b: int, b: np.ndarray) -> bool:
         if label_a > label_b:
@@ -82,7 +101,9 @@ class _HullOracle:
         if (label_a, label_b) in self.support:
             support_a, support_b = self.support[(label_a, label_b)]
             start = (np.isin(a, support_a), np.isin(b, support_b))
-        w = hulls.separating_direction(self.X[a], self.X[b], known, start=start, info=info)
+        warm, hot = self._warm_lp((label_a, label_b), a, b)
+        w = hulls.separating_direction(self.X[a], self.X[b], known, start=start, info=info,
+                                       lp=lambda: warm.direction(a, b), lp_first=hot)
         if info:
             self.support[(label_a, label_b)] = (a[info["in_a"]], b[info["in_b"]])
         if w is None:

@@ -16,6 +16,7 @@ relative tolerance. The inner loops are compiled with numba.
 """
 from __future__ import annotations
 
+import highspy
 import numpy as np
 from numba import njit
 from scipy.optimize import linprog
@@ -199,22 +200,129 @@ def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200
         in_b[bad_b[np.argsort(margin_b[bad_b])[:working_set]]] = True
 
 
+class WarmSeparator:
+    """The working-set LP of `lp_separating_direction`, kept between questions about similar point sets.
+
+    DirectProbe's forward pass asks about a cluster that grew by a few points against the same other-label clusters
+    again and again. One HiGHS model (highspy) holds the working set as rows: rows of points that left the sets are
+    deleted, violated points are added, and dual simplex re-solves from the last basis: a fraction of a second where
+    a fresh solve of the same LP takes seconds. Any outcome other than optimal or infeasible within `time_limit`
+    returns `UNDECIDED`, and the caller decides another way.
+    """
+
+    UNDECIDED = "undecided"
+
+    def __init__(self, X: np.ndarray, working_set: int = 200, time_limit: float = 10.0):
+        self.X, self.working_set = X, working_set
+        d = X.shape[1]
+        self.h = h = highspy.Highs()
+        h.silent()
+        for name, value in (("primal_feasibility_tolerance", LP_FEASIBILITY_TOL), ("presolve", "off"),
+                            ("solver", "simplex")):
+            h.setOptionValue(name, value)
+        self.time_limit = time_limit
+        # Columns u, v >= 0 (w = u - v, cost sum(u + v), as in `_separating_hyperplane`) and a free offset b.
+        inf = highspy.kHighsInf
+        h.addCols(2 * d + 1, np.r_[np.ones(2 * d), 0.0], np.r_[np.zeros(2 * d), -inf], np.full(2 * d + 1, inf),
+                  0, np.array([], np.int32), np.array([], np.int32), np.array([], np.float64))
+        self.rows = np.empty(0, np.int64)     # point of each row
+        self.on_a = np.empty(0, bool)         # whether that point is on the A side (w.x + b >= 1)
+        self.saved = None                     # (rows, basis) after the last separation: the state to go back to
+
+    def overlap(self, a: np.ndarray, b: np.ndarray) -> int:
+        """How many rows a question about point sets a, b would keep."""
+        return int(np.isin(self.rows[self.on_a], a).sum() + np.isin(self.rows[~self.on_a], b).sum())
+
+    def _add(self, points: np.ndarray, on_a: bool):
+        if not len(points):
+            return
+        P = self.X[points]
+        n, width = len(P), 2 * P.shape[1] + 1
+        values = np.hstack([P, -P, np.ones((n, 1))]).ravel()
+        inf = highspy.kHighsInf
+        self.h.addRows(n, np.full(n, 1.0 if on_a else -inf), np.full(n, inf if on_a else -1.0), len(values),
+                       np.arange(n, dtype=np.int32) * width, np.tile(np.arange(width, dtype=np.int32), n), values)
+        self.rows = np.r_[self.rows, points]
+        self.on_a = np.r_[self.on_a, np.full(n, on_a)]
+
+    def _run(self):
+        # HiGHS (before 2.0) compares time_limit with the time of all runs of a model together.
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + self.time_limit)
+        self.h.run()
+        return self.h.getModelStatus()
+
+    def _solve(self):
+        status = self._run()
+        if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible,
+                          highspy.HighsModelStatus.kTimeLimit):
+            # The kept basis can be unusable after rows were deleted: start once more from scratch.
+            self.h.clearSolver()
+            status = self._run()
+        return status
+
+    def direction(self, a: np.ndarray, b: np.ndarray):
+        """For the points X[a], X[b]: w with max(X[a] @ w) < min(X[b] @ w), None when the hulls meet, or UNDECIDED."""
+        if self.saved is not None and len(self.rows) > self.saved[0]:
+            # The last question added rows and ended without a separation (a refused merge): go back to the basis
+            # of the last separation rather than re-solving from scratch.
+            extra = np.arange(self.saved[0], len(self.rows), dtype=np.int32)
+            self.h.deleteRows(len(extra), extra)
+            self.rows, self.on_a = self.rows[:self.saved[0]], self.on_a[:self.saved[0]]
+            self.h.setBasis(self.saved[1])
+        keep = np.where(self.on_a, np.isin(self.rows, a), np.isin(self.rows, b))
+        if not keep.all():
+            drop = np.flatnonzero(~keep).astype(np.int32)
+            self.h.deleteRows(len(drop), drop)
+            self.rows, self.on_a = self.rows[keep], self.on_a[keep]
+        A, B = self.X[a], self.X[b]
+        if not len(self.rows):
+            self._add(a[np.argsort(((A - B.mean(0)) ** 2).sum(1))[:self.working_set]], True)
+            self._add(b[np.argsort(((B - A.mean(0)) ** 2).sum(1))[:self.working_set]], False)
+        d = A.shape[1]
+        while True:
+            status = self._solve()
+            if status != highspy.HighsModelStatus.kOptimal:
+                # Dual simplex often ends without a verdict on working sets that meet (nearly touching clusters);
+                # a common point of the working sets, the small LP over their points, proves that the hulls meet.
+                if status == highspy.HighsModelStatus.kInfeasible or _common_point_exists(
+                        self.X[self.rows[self.on_a]], self.X[self.rows[~self.on_a]], self.time_limit):
+                    return None
+                return self.UNDECIDED
+            x = np.asarray(self.h.getSolution().col_value)
+            w, offset = x[:d] - x[d:2 * d], x[-1]
+            margin_a = A @ w + offset - (1 - LP_FEASIBILITY_TOL)
+            margin_b = (-1 + LP_FEASIBILITY_TOL) - (B @ w + offset)
+            bad_a = np.flatnonzero((margin_a < 0) & ~np.isin(a, self.rows[self.on_a]))
+            bad_b = np.flatnonzero((margin_b < 0) & ~np.isin(b, self.rows[~self.on_a]))
+            if not len(bad_a) and not len(bad_b):
+                # Rows hold to the solver's tolerance: confirm the certificate on the points themselves.
+                if (A @ w).min() <= (B @ w).max():
+                    return self.UNDECIDED
+                self.saved = (len(self.rows), self.h.getBasis())
+                return -w
+            self._add(a[bad_a[np.argsort(margin_a[bad_a])[:self.working_set]]], True)
+            self._add(b[bad_b[np.argsort(margin_b[bad_b])[:self.working_set]]], False)
+
+
 def lp_separable(A: np.ndarray, B: np.ndarray) -> bool:
     """Is there w, b with w.a + b >= 1 on A and w.x + b <= -1 on B (HiGHS, feasibility tolerance 1e-4)?"""
     return lp_separating_direction(A, B) is not None
 
 
-def _common_point_exists(A: np.ndarray, B: np.ndarray) -> bool:
-    """Exact test that conv(A) and conv(B) share a point: l, m >= 0, sum l = sum m = 1, A'l = B'm (HiGHS)."""
+def _common_point_exists(A: np.ndarray, B: np.ndarray, time_limit: float | None = None) -> bool:
+    """Exact test that conv(A) and conv(B) share a point: l, m >= 0, sum l = sum m = 1, A'l = B'm (HiGHS).
+
+    With a time limit, False also stands for "not shown within the limit"."""
     n_a, n_b = len(A), len(B)
     A_eq = np.vstack([np.hstack([A.T, -B.T]), np.r_[np.ones(n_a), np.zeros(n_b)], np.r_[np.zeros(n_a), np.ones(n_b)]])
     b_eq = np.r_[np.zeros(A.shape[1]), 1.0, 1.0]
-    res = linprog(np.zeros(n_a + n_b), A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    options = {} if time_limit is None else {"time_limit": time_limit}
+    res = linprog(np.zeros(n_a + n_b), A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs", options=options)
     return res.status == 0
 
 
 def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None = None,
-                         mdm_rounds=(1000, 3000, 10000), start=None, info=None):
+                         mdm_rounds=(1000, 3000, 10000), start=None, info=None, lp=None, lp_first=False):
     """A direction w with max(A @ w) < min(B @ w) (the hulls are disjoint), or None when conv(A) and conv(B) meet.
 
     Cheap certificates first, the full LP only when none is found: bounding spheres, the centroid direction, the rows
@@ -223,6 +331,10 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
     needs. If MDM finds no separating hyperplane, the points it uses (its support, a few hundred at most) are tested
     for a common point by a small LP: a common point of those subsets proves the full hulls meet. Only when neither
     certificate appears does the LP on all points decide (`start`, `info`: see `lp_separating_direction`).
+
+    lp: a `WarmSeparator` question (a callable) asked before the LP on all points, or with `lp_first` right after the
+    known directions (a kept model that already holds most of the working set answers faster than MDM); its
+    UNDECIDED falls through to the next route.
     """
     ca, cb = A.mean(0), B.mean(0)
     w = cb - ca
@@ -236,6 +348,10 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
         hit = np.flatnonzero((A @ known.T).max(0) < (B @ known.T).min(0))
         if len(hit):
             return known[hit[0]]
+    if lp is not None and lp_first:
+        if (w := lp()) is not WarmSeparator.UNDECIDED:
+            return w
+        lp = None
     S = np.concatenate([A, B]).astype(np.float64)
     S -= S.mean(0)
     K = S @ S.T
@@ -261,6 +377,8 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
         in_a, in_b = np.flatnonzero(alpha[:len(A)] > 0), np.flatnonzero(alpha[len(A):] > 0)
         if len(in_a) + len(in_b) < len(S) and _common_point_exists(A[in_a], B[in_b]):
             return None
+    if lp is not None and (w := lp()) is not WarmSeparator.UNDECIDED:
+        return w
     return lp_separating_direction(A, B, start=start, info=info)
 
 
