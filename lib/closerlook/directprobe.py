@@ -69,8 +69,8 @@ class _HullOracle:
     answers from its last basis.
     """
 
-    def __init__(self, X, keep: int = 32, models: int = 4):
-        self.X, self.keep, self.models = X, keep, models
+    def __init__(self, X, keep: int = 32, models: int = 4, small: int = 1000):
+        self.X, self.keep, self.models, self.small = X, keep, models, small
         self.known: dict[tuple[int, int], np.ndarray] = {}
         self.support: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.lps: dict[tuple[int, int], list[hulls.WarmSeparator]] = {}
@@ -101,9 +101,12 @@ class _HullOracle:
         if (label_a, label_b) in self.support:
             support_a, support_b = self.support[(label_a, label_b)]
             start = (np.isin(a, support_a), np.isin(b, support_b))
-        warm, hot = self._warm_lp((label_a, label_b), a, b)
-        w = hulls.separating_direction(self.X[a], self.X[b], known, start=start, info=info,
-                                       lp=lambda: warm.direction(a, b), lp_first=hot)
+        # Small pairs are one fresh LP on all their points; larger ones use a kept LP, before MDM when it shares rows.
+        lp, hot = None, False
+        if len(a) + len(b) > self.small:
+            warm, hot = self._warm_lp((label_a, label_b), a, b)
+            lp = lambda: warm.direction(a, b)
+        w = hulls.separating_direction(self.X[a], self.X[b], known, start=start, info=info, lp=lp, lp_first=hot)
         if info:
             self.support[(label_a, label_b)] = (a[info["in_a"]], b[info["in_b"]])
         if w is None:
