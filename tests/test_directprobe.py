@@ -122,6 +122,11 @@ def test_warm_separator_agrees_with_a_fresh_lp():
             grown = a            # the merge goes ahead; a refused one leaves the cluster as it was
         answers.append(w is None)
     assert any(answers) and not all(answers)   # both kinds of answer came up, and after a meet the next still agrees
+    # The other set loses points (its rows go), then a refused merge: the next question must still agree.
+    for a, b in ((grown, other[50:]), (np.r_[grown, 175], other[50:]), (grown, other[60:])):
+        w = warm.direction(a, b)
+        assert w is not hulls.WarmSeparator.UNDECIDED
+        assert (w is None) == (hulls.lp_separating_direction(X[a], X[b], working_set=40) is None)
 
 
 # --- the authors' own outputs -------------------------------------------------------------------

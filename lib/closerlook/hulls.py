@@ -159,6 +159,21 @@ def _separating_hyperplane(A: np.ndarray, B: np.ndarray):
     raise RuntimeError(f"HiGHS could not decide separability: {res.message}")
 
 
+def _first_working_sets(A: np.ndarray, B: np.ndarray, k: int):
+    """The k points of A nearest B's centroid and the k points of B nearest A's (indices)."""
+    return np.argsort(((A - B.mean(0)) ** 2).sum(1))[:k], np.argsort(((B - A.mean(0)) ** 2).sum(1))[:k]
+
+
+def _violations(A: np.ndarray, B: np.ndarray, w: np.ndarray, b: float, in_a: np.ndarray, in_b: np.ndarray, k: int):
+    """Points outside the working sets (masks in_a, in_b) that w.x + b gets wrong, worst first, up to k per side."""
+    # w.x + b stays within the LP's tolerance of +-1 on the working sets; elsewhere it must clear 0 by as much.
+    margin_a = A @ w + b - (1 - LP_FEASIBILITY_TOL)
+    margin_b = (-1 + LP_FEASIBILITY_TOL) - (B @ w + b)
+    bad_a = np.flatnonzero((margin_a < 0) & ~in_a)
+    bad_b = np.flatnonzero((margin_b < 0) & ~in_b)
+    return bad_a[np.argsort(margin_a[bad_a])[:k]], bad_b[np.argsort(margin_b[bad_b])[:k]]
+
+
 def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200, start=None, info=None):
     """The exact test: a direction w with max(A @ w) < min(B @ w) from the LP, or None when the hulls meet.
 
@@ -177,8 +192,8 @@ def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200
         return None if plane is None else -plane[0]
     in_a = np.zeros(len(A), bool)
     in_b = np.zeros(len(B), bool)
-    in_a[np.argsort(((A - B.mean(0)) ** 2).sum(1))[:working_set]] = True
-    in_b[np.argsort(((B - A.mean(0)) ** 2).sum(1))[:working_set]] = True
+    first_a, first_b = _first_working_sets(A, B, working_set)
+    in_a[first_a] = in_b[first_b] = True
     if start is not None:
         in_a |= start[0]
         in_b |= start[1]
@@ -189,15 +204,10 @@ def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200
         if plane is None:
             return None
         w, b = plane
-        # w.x + b stays within the LP's tolerance of +-1 on the working sets; elsewhere it must clear 0 by as much.
-        margin_a = A @ w + b - (1 - LP_FEASIBILITY_TOL)
-        margin_b = (-1 + LP_FEASIBILITY_TOL) - (B @ w + b)
-        bad_a = np.flatnonzero((margin_a < 0) & ~in_a)
-        bad_b = np.flatnonzero((margin_b < 0) & ~in_b)
+        bad_a, bad_b = _violations(A, B, w, b, in_a, in_b, working_set)
         if not len(bad_a) and not len(bad_b):
             return -w
-        in_a[bad_a[np.argsort(margin_a[bad_a])[:working_set]]] = True
-        in_b[bad_b[np.argsort(margin_b[bad_b])[:working_set]]] = True
+        in_a[bad_a] = in_b[bad_b] = True
 
 
 class WarmSeparator:
@@ -274,10 +284,12 @@ class WarmSeparator:
             drop = np.flatnonzero(~keep).astype(np.int32)
             self.h.deleteRows(len(drop), drop)
             self.rows, self.on_a = self.rows[keep], self.on_a[keep]
+            self.saved = None     # the saved basis no longer matches the rows
         A, B = self.X[a], self.X[b]
         if not len(self.rows):
-            self._add(a[np.argsort(((A - B.mean(0)) ** 2).sum(1))[:self.working_set]], True)
-            self._add(b[np.argsort(((B - A.mean(0)) ** 2).sum(1))[:self.working_set]], False)
+            first_a, first_b = _first_working_sets(A, B, self.working_set)
+            self._add(a[first_a], True)
+            self._add(b[first_b], False)
         d = A.shape[1]
         while True:
             status = self._solve()
@@ -290,18 +302,16 @@ class WarmSeparator:
                 return self.UNDECIDED
             x = np.asarray(self.h.getSolution().col_value)
             w, offset = x[:d] - x[d:2 * d], x[-1]
-            margin_a = A @ w + offset - (1 - LP_FEASIBILITY_TOL)
-            margin_b = (-1 + LP_FEASIBILITY_TOL) - (B @ w + offset)
-            bad_a = np.flatnonzero((margin_a < 0) & ~np.isin(a, self.rows[self.on_a]))
-            bad_b = np.flatnonzero((margin_b < 0) & ~np.isin(b, self.rows[~self.on_a]))
+            bad_a, bad_b = _violations(A, B, w, offset, np.isin(a, self.rows[self.on_a]),
+                                       np.isin(b, self.rows[~self.on_a]), self.working_set)
             if not len(bad_a) and not len(bad_b):
                 # Rows hold to the solver's tolerance: confirm the certificate on the points themselves.
                 if (A @ w).min() <= (B @ w).max():
                     return self.UNDECIDED
                 self.saved = (len(self.rows), self.h.getBasis())
                 return -w
-            self._add(a[bad_a[np.argsort(margin_a[bad_a])[:self.working_set]]], True)
-            self._add(b[bad_b[np.argsort(margin_b[bad_b])[:self.working_set]]], False)
+            self._add(a[bad_a], True)
+            self._add(b[bad_b], False)
 
 
 def lp_separable(A: np.ndarray, B: np.ndarray) -> bool:
