@@ -33,6 +33,18 @@ def test_known_distance_between_two_sets():
     assert (np.diag(dp.cluster_distances_) == 0).all()
 
 
+@pytest.mark.parametrize("d", [1e-2, 1e-4])
+def test_nearly_touching_hulls_get_their_exact_distance(d):
+    # MDM alone crawls here; the least-squares finish on its working set must certify the distance.
+    X, y = two_slabs(d=d, seed=3)
+    A, B = X[y == "a"], X[y == "b"]
+    for steps in (20_000, 10):       # the default, and a finish that starts almost from scratch
+        upper, lower = hulls.nearest_points(A, B, mdm_steps=steps, max_iter=steps)   # no MDM after the finish
+        assert lower <= d + 1e-12 and upper >= d - 1e-12
+        assert upper - lower <= max(hulls.DISTANCE_RTOL * upper, hulls.DISTANCE_ATOL)
+    assert hulls.hull_distance(A, B) == pytest.approx(d, rel=hulls.DISTANCE_RTOL, abs=hulls.DISTANCE_ATOL)
+
+
 def test_xor_gives_three_clusters():
     X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
     y = np.array(["a", "a", "b", "b"])
