@@ -77,6 +77,22 @@ def test_predict_on_training_points_when_linear():
     assert set(dp.labels_) == set(range(4)) and list(dp.cluster_labels_) == ["w", "x", "y", "z"]
 
 
+def test_predict_is_the_label_of_the_nearest_hull():
+    # Overlapping labels (many clusters) and unseen points, some inside hulls, some far out.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 4))
+    y = np.where(X[:, 0] * X[:, 1] > 0, "p", "n")
+    dp = DirectProbe().fit(X, y)
+    assert dp.n_clusters_ > 2
+    Xt = np.vstack([rng.normal(size=(200, 4)), 4 * rng.normal(size=(50, 4))])
+    D = dp.hull_distances(Xt)
+    # Where the two nearest hulls tie to the distances' tolerance either label is right.
+    near = np.sort(D, axis=1)
+    clear = near[:, 1] - near[:, 0] > 1e-3
+    assert clear.mean() > 0.9
+    np.testing.assert_array_equal(dp.predict(Xt)[clear], dp.cluster_labels_[np.argmin(D, axis=1)][clear])
+
+
 @pytest.mark.parametrize("X, y, message", [
     (np.zeros((3, 2)), ["a", "b"], "different lengths: 3 examples, 2 labels"),
     (np.array([[0, np.nan], [1, 1]]), ["a", "b"], "NaN or infinite"),

@@ -463,18 +463,59 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
             D[i, j] = D[j, i] = hulls.hull_distance(X[members[i]], X[members[j]])
         return D
 
-    def hull_distances(self, X):
-        """(n_samples, n_clusters) distance of each row of X to each cluster's hull (0 inside)."""
+    def _check_X(self, X):
         check_is_fitted(self, "labels_")
         X = _validate(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, the probe was fitted on {self.n_features_in_}")
+        return X
+
+    def hull_distances(self, X):
+        """(n_samples, n_clusters) distance of each row of X to each cluster's hull (0 inside)."""
+        X = self._check_X(X)
         return np.column_stack([hulls.point_hull_distances(self._X[m], X) for m in
-                                tqdm(self._members, desc="DirectProbe: predict", disable=not self.progress)])
+                                tqdm(self._members, desc="DirectProbe: distances to hulls", disable=not self.progress)])
 
     def predict(self, X):
-        """Label of the cluster whose hull is nearest."""
-        return self.cluster_labels_[np.argmin(self.hull_distances(X), axis=1)]
+        """Label of the cluster whose hull is nearest.
+
+        Only the nearest hull matters, so bounds rule out most clusters before any distance is computed: the nearest
+        member of a cluster bounds its distance from above, and the hyperplane through the cluster's extreme point
+        along the direction to its centroid bounds it from below. A cluster is worked on for a point only while its
+        lower bound is below the point's best upper bound so far, and the work stops once it rises above it.
+        """
+        X = self._check_X(X)
+        n = len(self._members)
+        upper, lower = np.empty((len(X), n)), np.empty((len(X), n))
+        sq = (X * X).sum(1)
+        for j, m in enumerate(self._members):
+            A = self._X[m]
+            centroid = A.mean(0)
+            for start in range(0, len(X), 1024):
+                rows = slice(start, start + 1024)
+                PA = X[rows] @ A.T
+                upper[rows, j] = np.sqrt(np.maximum(sq[rows, None] - 2 * PA + (A * A).sum(1)[None, :], 0).min(1))
+                # w = centroid - p: min_a w.a - w.p >= ||w|| x distance when positive
+                w_norm = np.linalg.norm(centroid - X[rows], axis=1)
+                low = ((A @ centroid)[None, :] - PA).min(1) - (X[rows] @ centroid - sq[rows])
+                lower[rows, j] = np.where(w_norm > 0, low / np.maximum(w_norm, 1e-300), 0.0)
+        best = upper.min(1)
+
+        def reach(best):
+            # Distances are known to the hulls' tolerance: a cluster within it of the best stays in the running.
+            return best * (1 + hulls.DISTANCE_RTOL) + hulls.DISTANCE_ATOL
+
+        # Clusters with the lowest bounds first: the best upper bound falls fast and prunes the rest.
+        for j in tqdm(np.argsort(np.median(lower, axis=0)), desc="DirectProbe: predict", disable=not self.progress):
+            open_ = np.flatnonzero(lower[:, j] <= reach(best))
+            if not len(open_):
+                continue
+            up, lo = hulls.point_hull_bounds(self._X[self._members[j]], X[open_], stop_above=reach(best[open_]))
+            upper[open_, j] = np.minimum(upper[open_, j], up)
+            lower[open_, j] = np.maximum(lower[open_, j], lo)
+            best[open_] = np.minimum(best[open_], up)
+        # A cluster left out, or dropped on the way, has a lower bound above the reach of the best one.
+        return self.cluster_labels_[np.argmin(np.where(lower <= reach(best)[:, None], upper, np.inf), axis=1)]
 
 
 def _cluster_stats(X, codes, members):

@@ -88,14 +88,20 @@ def _mdm(K, n_a, alpha, rtol, atol, max_iter, stop_when_separated=False):
 
 
 @njit(cache=True)
-def _point_to_hull(K, PA, pp, rtol, atol, max_iter, out_upper):
-    """Distance of each point p (rows of PA = P @ A.T, norms pp) to conv(A), by MDM on A alone."""
+def _point_to_hull(K, PA, pp, stop_above, rtol, atol, max_iter, out_upper, out_lower, out_alpha):
+    """Distance bounds of each point p (rows of PA = P @ A.T, norms pp) to conv(A), by MDM on A alone.
+
+    Stops early for a point once its lower bound exceeds stop_above (it cannot be that point's nearest hull).
+    The final weights go to out_alpha.
+    """
     m, n = PA.shape
     for q in range(m):
-        alpha = np.full(n, 1.0 / n)
+        alpha = out_alpha[q]
+        alpha[:] = 1.0 / n
         Ka = K @ alpha
         g = Ka - PA[q]                       # g_i = a_i . z, z = A'alpha - p
         nz2 = alpha @ Ka - 2.0 * (alpha @ PA[q]) + pp[q]
+        lower = -np.inf
         for it in range(max_iter):
             hi, lo = -1, -1
             for i in range(n):
@@ -105,7 +111,10 @@ def _point_to_hull(K, PA, pp, rtol, atol, max_iter, out_upper):
                     lo = i
             pz = alpha @ PA[q] - pp[q]          # p . z
             sep = g[lo] - pz
-            if nz2 <= 1e-300 or nz2 - sep <= max(rtol * nz2, atol * np.sqrt(nz2)):
+            if nz2 <= 1e-300:
+                break
+            lower = max(lower, sep / np.sqrt(nz2))
+            if nz2 - sep <= max(rtol * nz2, atol * np.sqrt(nz2)) or lower > stop_above[q]:
                 break
             gap = g[hi] - g[lo]
             dd = K[lo, lo] + K[hi, hi] - 2.0 * K[lo, hi]
@@ -120,6 +129,7 @@ def _point_to_hull(K, PA, pp, rtol, atol, max_iter, out_upper):
             if nz2 < 0.0:
                 nz2 = 0.0
         out_upper[q] = np.sqrt(max(nz2, 0.0))
+        out_lower[q] = lower
 
 
 def _start_weights(n_a: int, n_b: int) -> np.ndarray:
@@ -485,13 +495,45 @@ def hull_distance(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL) -> 
     return 0.0 if not lp_separable(A, B) else float(upper)
 
 
-def point_hull_distances(A: np.ndarray, P: np.ndarray, rtol: float = DISTANCE_RTOL,
-                         max_iter: int = 50_000_000) -> np.ndarray:
-    """Distance of every row of P to conv(A) (0 inside)."""
+def point_hull_bounds(A: np.ndarray, P: np.ndarray, stop_above: np.ndarray | None = None,
+                      rtol: float = DISTANCE_RTOL, mdm_steps: int = 5_000, max_iter: int = 50_000_000,
+                      block: int = 256):
+    """(upper, lower) bounds of the distance of every row of P to conv(A); they agree to `rtol` (or
+    DISTANCE_ATOL), except for rows whose lower bound passed `stop_above` (that row's threshold: a nearer hull is
+    known), where the work stopped.
+
+    MDM on A's Gram matrix for up to `mdm_steps` steps per point, then the exact least-squares finish of
+    `nearest_points` (points inside or just outside the hull are where MDM crawls), then MDM again if need be.
+    """
     A = A.astype(np.float64)
     center = A.mean(0)
     A -= center
     P = P.astype(np.float64) - center
-    out = np.empty(len(P))
-    _point_to_hull(A @ A.T, np.ascontiguousarray(P @ A.T), (P * P).sum(1), rtol, DISTANCE_ATOL, max_iter, out)
-    return out
+    stop_above = np.full(len(P), np.inf) if stop_above is None else np.asarray(stop_above, np.float64)
+    K = A @ A.T
+    upper, lower = np.empty(len(P)), np.empty(len(P))
+    for start in range(0, len(P), block):
+        rows = slice(start, start + block)
+        Pb = P[rows]
+        alpha = np.empty((len(Pb), len(A)))
+        _point_to_hull(K, np.ascontiguousarray(Pb @ A.T), (Pb * Pb).sum(1), stop_above[rows], rtol, DISTANCE_ATOL,
+                       mdm_steps, upper[rows], lower[rows], alpha)
+        for q in range(len(Pb)):
+            i = start + q
+            if lower[i] > stop_above[i] or _converged(upper[i], lower[i], rtol, DISTANCE_ATOL):
+                continue
+            S = np.vstack([A, Pb[q]])
+            weights = np.r_[alpha[q], 1.0]
+            up, lo = _finish(S, len(A), weights, rtol, DISTANCE_ATOL)
+            if not _converged(up, lo, rtol, DISTANCE_ATOL) and lo <= stop_above[i]:
+                Kq = S @ S.T
+                _mdm(Kq, len(A), weights, rtol, DISTANCE_ATOL, max_iter)
+                again = _bounds(S, len(A), weights)
+                up, lo = min(up, again[0]), max(lo, again[1])
+            upper[i], lower[i] = up, max(lo, lower[i])
+    return upper, lower
+
+
+def point_hull_distances(A: np.ndarray, P: np.ndarray, rtol: float = DISTANCE_RTOL) -> np.ndarray:
+    """Distance of every row of P to conv(A) (0 inside), to `rtol` (or DISTANCE_ATOL)."""
+    return point_hull_bounds(A, P, rtol=rtol)[0]
