@@ -27,6 +27,9 @@ DISTANCE_RTOL = 1e-4
 DISTANCE_ATOL = 1e-6
 # The authors' Gurobi LP used FeasibilityTol 1e-4; HiGHS takes the same tolerance so borderline pairs agree.
 LP_FEASIBILITY_TOL = 1e-4
+# Two point sets touch when their nearest points are closer than this fraction of the coordinates' scale: the
+# least-squares solution reaches it only when their hulls share a point (up to rounding).
+TOUCH_RTOL = 1e-9
 
 
 @njit(cache=True)
@@ -96,11 +99,17 @@ def _point_to_hull(K, PA, pp, stop_above, rtol, atol, max_iter, out_upper, out_l
     """
     m, n = PA.shape
     for q in range(m):
+        # Start from the member nearest p: MDM then brings in only the points it needs (from uniform weights it
+        # would first spend a step on every member).
+        near = 0
+        for i in range(n):
+            if K[i, i] - 2.0 * PA[q, i] < K[near, near] - 2.0 * PA[q, near]:
+                near = i
         alpha = out_alpha[q]
-        alpha[:] = 1.0 / n
-        Ka = K @ alpha
-        g = Ka - PA[q]                       # g_i = a_i . z, z = A'alpha - p
-        nz2 = alpha @ Ka - 2.0 * (alpha @ PA[q]) + pp[q]
+        alpha[:] = 0.0
+        alpha[near] = 1.0
+        g = K[near] - PA[q]                  # g_i = a_i . z, z = A'alpha - p
+        nz2 = K[near, near] - 2.0 * PA[q, near] + pp[q]
         lower = -np.inf
         for it in range(max_iter):
             hi, lo = -1, -1
@@ -159,21 +168,28 @@ def _converged(upper: float, lower: float, rtol: float, atol: float) -> bool:
     return upper - lower <= max(rtol * upper, atol)
 
 
-def _finish(S: np.ndarray, n_a: int, alpha: np.ndarray, rtol: float, atol: float, add: int = 50, rounds: int = 100):
-    """Exact finish of the nearest-point problem from MDM's weights alpha (updated in place): (upper, lower).
+def _finish(S: np.ndarray, n_a: int, alpha: np.ndarray, rtol: float, atol: float, add: int = 50, rounds: int = 100,
+            separate: bool = False):
+    """Exact finish of the nearest-point problem from weights alpha (updated in place): (upper, lower).
 
     MDM moves weight between two points per step and crawls when the hulls nearly touch. Here the problem is solved
     exactly on a working set, the points that carry weight: min ||sum_A l a - sum_B m b|| over l, m >= 0 with each
     side summing to 1, a nonnegative least-squares problem once the two sums are rows of large weight. Points that
     the solution's hyperplane puts on the wrong side join the set, worst first, until the bounds agree.
+
+    With `separate`, stop at the first separating hyperplane (lower > 0) or once the working sets' hulls touch
+    (upper below TOUCH_RTOL of the coordinates' scale): only whether the hulls meet is asked.
     """
     n = len(S)
     sign = np.r_[np.ones(n_a), -np.ones(n - n_a)]
     work = np.flatnonzero(alpha > 0)
+    scale = max(float(np.abs(S).max()), 1e-12)
     # Weight of the "sums to 1" rows: large enough that they hold to ~1e-8, small enough for the least squares.
-    rho = 1e4 * max(float(np.abs(S).max()), 1e-12)
+    rho = 1e4 * scale
     best = _bounds(S, n_a, alpha)
     for _ in range(rounds):
+        if _converged(*best, rtol, atol) or (separate and (best[1] > 0 or best[0] <= TOUCH_RTOL * scale)):
+            break
         on_a = work < n_a
         M = np.vstack([(S[work] * sign[work, None]).T, rho * on_a, rho * ~on_a])
         x, _ = nnls(M, np.r_[np.zeros(S.shape[1]), rho, rho], maxiter=50 * len(work))
@@ -182,15 +198,15 @@ def _finish(S: np.ndarray, n_a: int, alpha: np.ndarray, rtol: float, atol: float
         trial = np.zeros(n)
         trial[work[on_a]] = x[on_a] / x[on_a].sum()
         trial[work[~on_a]] = x[~on_a] / x[~on_a].sum()
-        upper, lower = _bounds(S, n_a, trial)
-        if upper < best[0]:
-            alpha[:] = trial
-            best = (upper, max(lower, best[1]))
-        if _converged(*best, rtol, atol):
-            break
-        # Optimality: no point of A below the nearest point of conv(A) along z, none of B above B's.
         z = trial[:n_a] @ S[:n_a] - trial[n_a:] @ S[n_a:]
         g = S @ z
+        upper = float(np.linalg.norm(z))
+        if upper < best[0]:
+            alpha[:] = trial
+            best = (upper, best[1])
+        if upper > 1e-300:
+            best = (best[0], max(best[1], float((g[:n_a].min() - g[n_a:].max()) / upper)))
+        # Optimality: no point of A below the nearest point of conv(A) along z, none of B above B's.
         level_a, level_b = trial[:n_a] @ g[:n_a], trial[n_a:] @ g[n_a:]
         bad_a = np.flatnonzero(g[:n_a] < level_a)
         bad_b = n_a + np.flatnonzero(g[n_a:] > level_b)
@@ -214,7 +230,12 @@ def nearest_points(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL, ma
     S = _centered(A, B)
     K = S @ S.T
     n_a = len(A)
-    alpha = _start_weights(n_a, len(B))
+    # Start from the closest pair of points: from uniform weights MDM would first spend a step on every point.
+    diag = np.diag(K)
+    pair_sq = diag[:n_a, None] + diag[None, n_a:] - 2 * K[:n_a, n_a:]
+    i, j = np.unravel_index(np.argmin(pair_sq), pair_sq.shape)
+    alpha = np.zeros(len(S))
+    alpha[i] = alpha[n_a + j] = 1.0
     _mdm(K, n_a, alpha, rtol, DISTANCE_ATOL, min(max_iter, mdm_steps))
     bounds = _bounds(S, n_a, alpha)
     if _converged(*bounds, rtol, DISTANCE_ATOL):
@@ -448,11 +469,28 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
         hit = np.flatnonzero((A @ known.T).max(0) < (B @ known.T).min(0))
         if len(hit):
             return known[hit[0]]
+    S = _centered(A, B)
+    # Nearest points by least squares on a working set (`_finish`), seeded with the points nearest the other side's
+    # centroid and the support of a related question: the widest separating direction, or a proof that they touch.
+    alpha = np.zeros(len(S))
+    seed_a = np.zeros(len(A), bool) if start is None else start[0].copy()
+    seed_b = np.zeros(len(B), bool) if start is None else start[1].copy()
+    seed_a[np.argmin(((A - cb) ** 2).sum(1))] = seed_b[np.argmin(((B - ca) ** 2).sum(1))] = True
+    alpha[:len(A)][seed_a] = 1.0 / seed_a.sum()
+    alpha[len(A):][seed_b] = 1.0 / seed_b.sum()
+    upper, lower = _finish(S, len(A), alpha, DISTANCE_RTOL, DISTANCE_ATOL, separate=True)
+    if info is not None:
+        info.update(in_a=alpha[:len(A)] > 0, in_b=alpha[len(A):] > 0)
+    if lower > 0:
+        z = alpha[len(A):] @ B - alpha[:len(A)] @ A
+        if (A @ z).max() < (B @ z).min():
+            return z
+    elif upper <= TOUCH_RTOL * max(float(np.abs(S).max()), 1e-12):
+        return None
     if lp is not None and lp_first:
         if (w := lp()) is not WarmSeparator.UNDECIDED:
             return w
         lp = None
-    S = _centered(A, B)
     K = S @ S.T
     sign = np.r_[np.ones(len(A)), -np.ones(len(B))]
 
