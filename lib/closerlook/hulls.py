@@ -5,7 +5,7 @@ exact route:
 
 1. bounding spheres that do not meet -> the hulls do not meet;
 2. a separating hyperplane -> the hulls do not meet (a certificate: the centroid direction, then the normal of the
-   nearest-point iterate below);
+   nearest points below); nearest points that coincide -> the hulls meet;
 3. otherwise the linear program "find w, b with w.x + b >= 1 on A and <= -1 on B" (scipy's HiGHS): infeasible
    means the hulls meet.
 
@@ -448,10 +448,11 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
 
     Cheap certificates first, the full LP only when none is found: bounding spheres, the centroid direction, the rows
     of `known` (directions that separated related sets before: clusters that lost or gained a few points), then the
-    nearest-point iteration (MDM) from the centroids and from one point of each set, bringing in only the points it
-    needs. If MDM finds no separating hyperplane, the points it uses (its support, a few hundred at most) are tested
-    for a common point by a small LP: a common point of those subsets proves the full hulls meet. Only when neither
-    certificate appears does the LP on all points decide (`start`, `info`: see `lp_separating_direction`).
+    nearest points of the two hulls by least squares on a working set (`_finish`, seeded with `start`, the support of
+    a related question): a separating hyperplane, or working sets that touch, which proves the full hulls meet. That
+    decides almost every question. The rest go to the nearest-point iteration (MDM), whose support is tested for a
+    common point by a small LP, and last to the LP on all points (`start`, `info`: see `lp_separating_direction`;
+    `info` receives the least-squares support when that decides).
 
     lp: a `WarmSeparator` question (a callable) asked before the LP on all points, or with `lp_first` right after the
     known directions (a kept model that already holds most of the working set answers faster than MDM); its
