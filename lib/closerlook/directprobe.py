@@ -131,6 +131,57 @@ def _centroid_separated(X, points: np.ndarray, centroid: np.ndarray, others: lis
     return top < bottom
 
 
+class _LabelBlock:
+    """Centroids of one label's clusters in one contiguous array, in the order the clusters were made.
+
+    Distances from a cluster to all others of its label are then one matrix product without copying them out. A
+    merged-away cluster leaves a dead slot (infinite norm) until dead slots outnumber live ones.
+    """
+
+    def __init__(self, d: int, cap: int):
+        self.ids = np.full(cap, -1)
+        self.centroid = np.zeros((cap, d))
+        self.sqnorm = np.full(cap, np.inf)
+        self.size = 0
+        self.live = 0
+
+    def add(self, c: int, centroid: np.ndarray, sqnorm: float, slot: np.ndarray):
+        if self.size == len(self.ids):
+            if 2 * self.live <= self.size:
+                self.compact(slot)
+            else:
+                grow = len(self.ids)
+                self.ids = np.r_[self.ids, np.full(grow, -1)]
+                self.centroid = np.vstack([self.centroid, np.zeros((grow, self.centroid.shape[1]))])
+                self.sqnorm = np.r_[self.sqnorm, np.full(grow, np.inf)]
+        slot[c] = self.size
+        self.ids[self.size], self.centroid[self.size], self.sqnorm[self.size] = c, centroid, sqnorm
+        self.size += 1
+        self.live += 1
+
+    def remove(self, c: int, slot: np.ndarray):
+        self.ids[slot[c]], self.sqnorm[slot[c]] = -1, np.inf
+        slot[c] = -1
+        self.live -= 1
+        if self.size > 64 and 2 * self.live < self.size:
+            self.compact(slot)
+
+    def compact(self, slot: np.ndarray):
+        """Drop the dead slots, keeping the live ones in order (ties between distances go to the older cluster)."""
+        keep = np.flatnonzero(self.ids[:self.size] >= 0)
+        n = len(keep)
+        self.ids[:n], self.centroid[:n], self.sqnorm[:n] = self.ids[keep], self.centroid[keep], self.sqnorm[keep]
+        self.ids[n:], self.sqnorm[n:] = -1, np.inf
+        slot[self.ids[:n]] = np.arange(n)
+        self.size = n
+
+    def distances(self, centroids: np.ndarray, sqnorms: np.ndarray) -> np.ndarray:
+        """(len(centroids), size) centroid distances to the block's slots (inf for dead ones), in float64 (the
+        authors' torch.cdist does this in float32)."""
+        sq = sqnorms[:, None] + self.sqnorm[None, :self.size] - 2.0 * centroids @ self.centroid[:self.size].T
+        return np.sqrt(np.maximum(sq, 0.0))
+
+
 class _Clusters:
     """Active clusters with centroids, radii and each cluster's nearest same-label neighbour."""
 
@@ -145,7 +196,12 @@ class _Clusters:
         self.label = np.zeros(cap, dtype=np.int64)
         self.nn = np.full(cap, -1)
         self.nnd = np.full(cap, np.inf)
+        self.slot = np.full(cap, -1)
         self.by_label: dict[int, list[int]] = {}
+        self.blocks: dict[int, _LabelBlock] = {}
+        counts = np.bincount([codes[m[0]] for m in members])
+        for lab in np.flatnonzero(counts):
+            self.blocks[int(lab)] = _LabelBlock(d, max(2 * int(counts[lab]), 4))
         self.refused: dict[int, set[int]] = {}   # cluster -> partners it may no longer merge with
         self.owner = np.empty(len(X), dtype=np.int64)   # point -> active cluster
         for m in members:
@@ -156,12 +212,13 @@ class _Clusters:
                 self._find_nn_many(ids[start:start + 512])
 
     def _grow(self):
-        for name in ("centroid", "radius", "sqnorm", "label", "nn", "nnd"):
+        for name in ("centroid", "radius", "sqnorm", "label", "nn", "nnd", "slot"):
             a = getattr(self, name)
-            fill = {"nn": -1, "nnd": np.inf}.get(name, 0)
+            fill = {"nn": -1, "nnd": np.inf, "slot": -1}.get(name, 0)
             setattr(self, name, np.concatenate([a, np.full((len(a),) + a.shape[1:], fill, dtype=a.dtype)]))
 
-    def _add(self, m: np.ndarray) -> int:
+    def _add(self, m: np.ndarray, parts=None) -> int:
+        """A new cluster of points m; `parts` = (a, b) when it is the merge of clusters a and b."""
         c = len(self.members)
         if c >= len(self.radius):
             self._grow()
@@ -171,9 +228,15 @@ class _Clusters:
         self.owner[m] = c
         self.centroid[c] = cen
         self.sqnorm[c] = cen @ cen
-        self.radius[c] = np.sqrt(((pts - cen) ** 2).sum(1).max())
-        self.label[c] = self.codes[m[0]]
-        self.by_label.setdefault(int(self.label[c]), []).append(c)
+        if parts is None:
+            self.radius[c] = np.sqrt(((pts - cen) ** 2).sum(1).max())
+        else:
+            # The sphere of each part about the new centroid holds it: a bound, cheaper than a pass over the points.
+            self.radius[c] = max(np.sqrt(((self.centroid[k] - cen) ** 2).sum()) + self.radius[k] for k in parts)
+        lab = int(self.codes[m[0]])
+        self.label[c] = lab
+        self.by_label.setdefault(lab, []).append(c)
+        self.blocks[lab].add(c, cen, self.sqnorm[c], self.slot)
         return c
 
     def _find_nn(self, c: int):
@@ -181,25 +244,24 @@ class _Clusters:
 
     def _find_nn_many(self, cs: np.ndarray):
         """Recompute the nearest same-label neighbour of the clusters `cs` (all of one label) in one block."""
-        others = np.array(self.by_label[int(self.label[cs[0]])])
-        if len(others) < 2:
+        block = self.blocks[int(self.label[cs[0]])]
+        if block.live < 2:
             self.nn[cs], self.nnd[cs] = -1, np.inf
             return
-        dist = self._dist(cs, others)
-        dist[cs[:, None] == others[None, :]] = np.inf
+        dist = self._dist(cs, block)
+        dist[np.arange(len(cs)), self.slot[cs]] = np.inf
         for row, c in enumerate(cs):
             if c in self.refused:
-                dist[row, np.isin(others, list(self.refused[c]))] = np.inf
+                partners = np.fromiter(self.refused[c], dtype=np.int64)
+                slots = self.slot[partners]
+                dist[row, slots[slots >= 0]] = np.inf    # partners merged away since have no slot
         j = np.argmin(dist, axis=1)
         best = dist[np.arange(len(cs)), j]
-        self.nn[cs] = np.where(np.isfinite(best), others[j], -1)
+        self.nn[cs] = np.where(np.isfinite(best), block.ids[j], -1)
         self.nnd[cs] = best
 
-    def _dist(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Centroid distances through one matrix product (float64; the authors' torch.cdist does this in float32)."""
-        sq = (self.sqnorm[rows][:, None] + self.sqnorm[cols][None, :]
-              - 2.0 * self.centroid[rows] @ self.centroid[cols].T)
-        return np.sqrt(np.maximum(sq, 0.0))
+    def _dist(self, rows: np.ndarray, block: _LabelBlock) -> np.ndarray:
+        return block.distances(self.centroid[rows], self.sqnorm[rows])
 
     @property
     def active(self) -> list[int]:
@@ -213,19 +275,23 @@ class _Clusters:
 
     def merge(self, a: int, b: int) -> int:
         lab = int(self.label[a])
-        ids = self.by_label[lab]
+        ids, block = self.by_label[lab], self.blocks[lab]
         ids.remove(a)
         ids.remove(b)
+        block.remove(a, self.slot)
+        block.remove(b, self.slot)
         self.nnd[[a, b]] = np.inf
-        c = self._add(np.concatenate([self.members[a], self.members[b]]))
-        others = np.array([k for k in ids if k != c])
-        if len(others):
-            dist = self._dist(np.array([c]), others)[0]
+        c = self._add(np.concatenate([self.members[a], self.members[b]]), parts=(a, b))
+        if block.live > 1:
+            dist = self._dist(np.array([c]), block)[0]
+            dist[self.slot[c]] = np.inf
             j = int(np.argmin(dist))
-            self.nn[c], self.nnd[c] = others[j], dist[j]
-            closer = dist < self.nnd[others]
+            self.nn[c], self.nnd[c] = block.ids[j], dist[j]
+            live = np.flatnonzero(np.isfinite(dist))
+            others = block.ids[live]
+            closer = dist[live] < self.nnd[others]
             self.nn[others[closer]] = c
-            self.nnd[others[closer]] = dist[closer]
+            self.nnd[others[closer]] = dist[live][closer]
             stale = others[np.isin(self.nn[others], [a, b])]
             if len(stale):
                 self._find_nn_many(stale)
