@@ -59,19 +59,60 @@ def _validate(X, y=None, min_labels=2):
     return X.astype(np.float64), y
 
 
+class _Directions:
+    """Directions that separated earlier clusters of one label pair, with the projection of every point of the two
+    labels on each: whether one of them separates two clusters is then a lookup, not a matrix product."""
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray, keep: int):
+        self.X, self.rows, self.keep = X, rows, keep
+        self.pos = np.full(len(X), -1)
+        self.pos[rows] = np.arange(len(rows))
+        self.W = np.empty((0, X.shape[1]))
+        # float32 halves the memory; a separation is trusted only with a margin that float32 rounding cannot undo.
+        self.P = np.empty((len(rows), 0), np.float32)
+        self.last_used = np.empty(0)
+        self.clock = 0
+
+    def find(self, a: np.ndarray, b: np.ndarray):
+        """A kept direction w with max(X[a] @ w) < min(X[b] @ w), or None."""
+        if not len(self.W):
+            return None
+        pa, pb = self.P[self.pos[a]], self.P[self.pos[b]]
+        top, bottom = pa.max(0), pb.min(0)
+        self.clock += 1
+        for j in np.flatnonzero(top < bottom):
+            # Each float32 value is within 2^-24 of its float64 projection (relative).
+            scale = max(abs(float(top[j])), abs(float(bottom[j])))
+            if bottom[j] - top[j] > 2.0 ** -22 * scale or (self.X[a] @ self.W[j]).max() < (self.X[b] @ self.W[j]).min():
+                self.last_used[j] = self.clock
+                return self.W[j]
+        return None
+
+    def add(self, w: np.ndarray):
+        column = (self.X[self.rows] @ w).astype(np.float32)
+        self.clock += 1
+        if len(self.W) < self.keep:
+            self.W = np.vstack([self.W, w[None, :]])
+            self.P = np.column_stack([self.P, column])
+            self.last_used = np.r_[self.last_used, self.clock]
+        else:   # replace the least recently useful
+            j = int(np.argmin(self.last_used))
+            self.W[j], self.P[:, j], self.last_used[j] = w, column, self.clock
+
+
 class _HullOracle:
     """Do the hulls of two clusters meet? Keeps, per label pair, the directions that separated earlier clusters.
 
     DirectProbe asks about clusters that differ from earlier ones by a few points (the forward pass grows a cluster
     one merge at a time; the search goes back to states whose clusters are subsets of later ones), so a direction
-    that separated the earlier pair usually still separates: a matrix product instead of a linear program. When
-    none does, a kept LP of the label pair (up to `models` of them, the one sharing most points with the question)
-    answers from its last basis.
+    that separated the earlier pair usually still separates: a lookup of kept projections instead of a hull
+    question. When none does, `hulls.separating_direction` decides (least-squares nearest points, then a kept LP of
+    the label pair: up to `models` of them, the one sharing most points with the question).
     """
 
-    def __init__(self, X, keep: int = 32, models: int = 4, small: int = 1000):
-        self.X, self.keep, self.models, self.small = X, keep, models, small
-        self.known: dict[tuple[int, int], np.ndarray] = {}
+    def __init__(self, X, codes, keep: int = 32, models: int = 4, small: int = 1000):
+        self.X, self.codes, self.keep, self.models, self.small = X, codes, keep, models, small
+        self.known: dict[tuple[int, int], _Directions] = {}
         self.support: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.lps: dict[tuple[int, int], list[hulls.WarmSeparator]] = {}
         self.questions = 0
@@ -95,25 +136,27 @@ class _HullOracle:
         if label_a > label_b:
             label_a, a, label_b, b = label_b, b, label_a, a
         self.questions += 1
-        known = self.known.get((label_a, label_b))
+        pair = (label_a, label_b)
+        if pair not in self.known:
+            self.known[pair] = _Directions(self.X, np.flatnonzero(np.isin(self.codes, pair)), self.keep)
+        if self.known[pair].find(a, b) is not None:
+            return False
         # The LP's last working sets for this label pair (nearly touching clusters) start the next one.
         start, info = None, {}
-        if (label_a, label_b) in self.support:
-            support_a, support_b = self.support[(label_a, label_b)]
+        if pair in self.support:
+            support_a, support_b = self.support[pair]
             start = (np.isin(a, support_a), np.isin(b, support_b))
         # Small pairs are one fresh LP on all their points; larger ones use a kept LP, before MDM when it shares rows.
         lp, hot = None, False
         if len(a) + len(b) > self.small:
-            warm, hot = self._warm_lp((label_a, label_b), a, b)
+            warm, hot = self._warm_lp(pair, a, b)
             lp = lambda: warm.direction(a, b)
-        w = hulls.separating_direction(self.X[a], self.X[b], known, start=start, info=info, lp=lp, lp_first=hot)
+        w = hulls.separating_direction(self.X[a], self.X[b], start=start, info=info, lp=lp, lp_first=hot)
         if info:
-            self.support[(label_a, label_b)] = (a[info["in_a"]], b[info["in_b"]])
+            self.support[pair] = (a[info["in_a"]], b[info["in_b"]])
         if w is None:
             return True
-        # Most recently useful first; a known direction that answered again moves to the front.
-        rest = known[[not np.array_equal(k, w) for k in known]] if known is not None else np.empty((0, len(w)))
-        self.known[(label_a, label_b)] = np.vstack([w[None, :], rest])[:self.keep]
+        self.known[pair].add(w)
         return False
 
 
@@ -347,7 +390,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
 
         started = time.perf_counter()
         phases = {}
-        self._oracle = _HullOracle(X)
+        self._oracle = _HullOracle(X, codes)
         history = self._merge_to_end(X, codes)
         end = self._state(history, len(history), len(X))
         phases["merge_to_end_s"] = time.perf_counter() - started
