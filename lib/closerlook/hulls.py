@@ -220,22 +220,24 @@ def _finish(S: np.ndarray, n_a: int, alpha: np.ndarray, rtol: float, atol: float
 
 
 def nearest_points(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL, max_iter: int = 50_000_000,
-                   mdm_steps: int = 20_000):
+                   mdm_steps: int = 20_000, gram_above: int = 1000):
     """(upper, lower) bounds of the distance between conv(A) and conv(B); they agree to `rtol` (or DISTANCE_ATOL)
     unless max_iter MDM steps run out first.
 
-    Least squares on a working set (`_finish`) from the points nearest each other's centroid usually settles it.
-    Otherwise MDM for up to `mdm_steps` steps finds the points that matter, the least-squares finish starts from
-    those, and MDM goes on from there if need be.
+    MDM on the Gram matrix for up to `mdm_steps` steps finds the points that matter, an exact least-squares finish
+    on those (`_finish`) usually closes the gap, and MDM goes on from there if need be. Above `gram_above` points the
+    Gram matrix costs more than the rest: least squares on a working set from the points nearest each other's
+    centroid goes first, and usually settles it alone.
     """
     S = _centered(A, B)
     n_a = len(A)
-    # Least squares from the points nearest each other's centroid needs no Gram matrix and usually suffices.
-    alpha = np.zeros(len(S))
-    alpha[np.argmin(((A - B.mean(0)) ** 2).sum(1))] = alpha[n_a + np.argmin(((B - A.mean(0)) ** 2).sum(1))] = 1.0
-    bounds = _finish(S, n_a, alpha, rtol, DISTANCE_ATOL)
-    if _converged(*bounds, rtol, DISTANCE_ATOL):
-        return bounds
+    if len(S) > gram_above:
+        # Least squares from the points nearest each other's centroid needs no Gram matrix and usually suffices.
+        alpha = np.zeros(len(S))
+        alpha[np.argmin(((A - B.mean(0)) ** 2).sum(1))] = alpha[n_a + np.argmin(((B - A.mean(0)) ** 2).sum(1))] = 1.0
+        bounds = _finish(S, n_a, alpha, rtol, DISTANCE_ATOL)
+        if _converged(*bounds, rtol, DISTANCE_ATOL):
+            return bounds
     K = S @ S.T
     # Start from the closest pair of points: from uniform weights MDM would first spend a step on every point.
     diag = np.diag(K)
