@@ -160,20 +160,6 @@ class _HullOracle:
         return False
 
 
-def _centroid_separated(X, points: np.ndarray, centroid: np.ndarray, others: list[np.ndarray],
-                        other_centroids: np.ndarray) -> np.ndarray:
-    """For each cluster K_j in `others`: does the direction from `centroid` (that of `points`) to K_j's centroid
-    separate them? One matrix product for all j instead of one hull question each (most pairs that pass the
-    bounding-sphere test fail here)."""
-    W = other_centroids - centroid
-    top = (X[points] @ W.T).max(0)
-    sizes = np.array([len(m) for m in others])
-    rows = np.concatenate(others)
-    values = np.einsum("ij,ij->i", X[rows], np.repeat(W, sizes, axis=0))
-    bottom = np.minimum.reduceat(values, np.r_[0, np.cumsum(sizes)[:-1]])
-    return top < bottom
-
-
 class _LabelBlock:
     """Centroids of one label's clusters in one contiguous array, in the order the clusters were made.
 
@@ -223,6 +209,25 @@ class _LabelBlock:
         authors' torch.cdist does this in float32)."""
         sq = sqnorms[:, None] + self.sqnorm[None, :self.size] - 2.0 * centroids @ self.centroid[:self.size].T
         return np.sqrt(np.maximum(sq, 0.0))
+
+
+def _centroid_separated(X, members_a: list[np.ndarray], centroids_a: np.ndarray, members_b: list[np.ndarray],
+                        centroids_b: np.ndarray) -> np.ndarray:
+    """(len(members_a), len(members_b)): does the direction between the centroids of A_i and B_j separate them?
+
+    With w = c_j - c_i, a point p of A_i projects to p.c_j - p.c_i and a point q of B_j to q.c_j - q.c_i: two matrix
+    products of the points with the other side's centroids give every pair at once, each cluster's points read once.
+    """
+    def extremes(members, own, other, reduce):
+        points = np.concatenate(members)
+        sizes = np.array([len(m) for m in members])
+        P = X[points]
+        self_term = np.einsum("ij,ij->i", P, np.repeat(own, sizes, axis=0))
+        return reduce.reduceat(P @ other.T - self_term[:, None], np.r_[0, np.cumsum(sizes)[:-1]], axis=0)
+
+    top = extremes(members_a, centroids_a, centroids_b, np.maximum)            # max over A_i of p.(c_j - c_i)
+    bottom = -extremes(members_b, centroids_b, centroids_a, np.maximum)        # min over B_j of q.(c_j - c_i)
+    return top < bottom.T
 
 
 class _Clusters:
@@ -467,12 +472,15 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
                 continue
             reach = radius[ia][:, None] + radius[ib][None, :]
             slack = cdist(centroid[ia], centroid[ib]) - reach
-            for r in np.flatnonzero((slack < 0).any(1)):
-                cols = np.flatnonzero(slack[r] < 0)
-                open_ = ~_centroid_separated(X, members[ia[r]], centroid[ia[r]], [members[ib[c]] for c in cols],
-                                             centroid[ib[cols]])
-                for c in cols[open_]:
-                    candidates.append((slack[r, c] / reach[r, c], ia[r], ib[c]))
+            rows, cols = np.flatnonzero((slack < 0).any(1)), np.flatnonzero((slack < 0).any(0))
+            if not len(rows):
+                continue
+            open_ = (slack[np.ix_(rows, cols)] < 0) & ~_centroid_separated(
+                X, [members[i] for i in ia[rows]], centroid[ia[rows]], [members[j] for j in ib[cols]],
+                centroid[ib[cols]])
+            for r, c in zip(*np.nonzero(open_)):
+                r, c = rows[r], cols[c]
+                candidates.append((slack[r, c] / reach[r, c], ia[r], ib[c]))
         # Most-overlapping spheres first: an invalid state is usually found at once.
         candidates.sort(key=lambda t: t[0])
         for _, i, j in candidates:
@@ -557,7 +565,8 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
             near = ids[np.sqrt(((clusters.centroid[ids] - cen) ** 2).sum(1)) < rad + clusters.radius[ids]]
             if not len(near):
                 continue
-            near = near[~_centroid_separated(X, new, cen, [clusters.members[k] for k in near], clusters.centroid[near])]
+            near = near[~_centroid_separated(X, [new], cen[None, :], [clusters.members[k] for k in near],
+                                                 clusters.centroid[near])[0]]
             for k in near:
                 if self._oracle.meet(lab, new, other, clusters.members[k]):
                     return True
