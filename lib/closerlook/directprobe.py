@@ -244,6 +244,9 @@ class _Clusters:
         self.label = np.zeros(cap, dtype=np.int64)
         self.nn = np.full(cap, -1)
         self.nnd = np.full(cap, np.inf)
+        # A stale cluster's neighbour was merged away; its nnd is then a lower bound (every other cluster was no
+        # nearer), and the neighbour is looked up again only if the cluster comes up as the closest.
+        self.stale = np.zeros(cap, dtype=bool)
         self.slot = np.full(cap, -1)
         self.by_label: dict[int, list[int]] = {}
         self.blocks: dict[int, _LabelBlock] = {}
@@ -260,7 +263,7 @@ class _Clusters:
                 self._find_nn_many(ids[start:start + 512])
 
     def _grow(self):
-        for name in ("centroid", "radius", "sqnorm", "label", "nn", "nnd", "slot"):
+        for name in ("centroid", "radius", "sqnorm", "label", "nn", "nnd", "stale", "slot"):
             a = getattr(self, name)
             fill = {"nn": -1, "nnd": np.inf, "slot": -1}.get(name, 0)
             setattr(self, name, np.concatenate([a, np.full((len(a),) + a.shape[1:], fill, dtype=a.dtype)]))
@@ -293,6 +296,7 @@ class _Clusters:
     def _find_nn_many(self, cs: np.ndarray):
         """Recompute the nearest same-label neighbour of the clusters `cs` (all of one label) in one block."""
         block = self.blocks[int(self.label[cs[0]])]
+        self.stale[cs] = False
         if block.live < 2:
             self.nn[cs], self.nnd[cs] = -1, np.inf
             return
@@ -316,10 +320,14 @@ class _Clusters:
         return sorted(itertools.chain.from_iterable(self.by_label.values()))
 
     def closest_pair(self):
-        c = int(np.argmin(self.nnd))
-        if not np.isfinite(self.nnd[c]):
-            return None
-        return c, int(self.nn[c])
+        while True:
+            c = int(np.argmin(self.nnd))
+            if not np.isfinite(self.nnd[c]):
+                return None
+            if not self.stale[c]:
+                # nnd[c] is no more than any true distance (stale ones are lower bounds): c and nn[c] are closest.
+                return c, int(self.nn[c])
+            self._find_nn(c)
 
     def merge(self, a: int, b: int) -> int:
         lab = int(self.label[a])
@@ -340,9 +348,8 @@ class _Clusters:
             closer = dist[live] < self.nnd[others]
             self.nn[others[closer]] = c
             self.nnd[others[closer]] = dist[live][closer]
-            stale = others[np.isin(self.nn[others], [a, b])]
-            if len(stale):
-                self._find_nn_many(stale)
+            self.stale[others[closer]] = False
+            self.stale[others[np.isin(self.nn[others], [a, b])]] = True
         return c
 
     def refuse(self, a: int, b: int):
