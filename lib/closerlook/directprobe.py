@@ -15,12 +15,14 @@ The outcome is that of the authors' code (github.com/utahnlp/DirectProbe), reach
 3. Rebuild the state before it and go forward: take the closest same-label pair; merge it only if the merged
    cluster's hull meets no other-label hull, else drop that pair for good, until no pair is left.
 
-Hull questions go to ``hulls.py`` (bounding spheres, separating-hyperplane certificates, HiGHS for the rest).
-Most questions are about clusters that differ by a few points from clusters asked about before, so the directions
-that separated earlier pairs of a label pair are tried first, and the LP of a label pair is kept between questions
-(``hulls.WarmSeparator``): its rows follow the clusters and HiGHS re-solves from the last basis.
-Memory stays O(n x d) plus what one pair of clusters needs: nearest same-label neighbours are cached per cluster,
-never a table of n^2 pairs.
+Hull questions go to ``hulls.py`` (bounding spheres, separating-hyperplane certificates, nearest points by least
+squares, HiGHS for the rest). Most questions are about clusters that differ by a few points from clusters asked
+about before, so the directions that separated earlier pairs of a label pair are tried first (every point's
+projection on them is kept: a lookup), and the LP of a label pair is kept between questions
+(``hulls.WarmSeparator``) for those that least squares leaves open.
+Memory stays O(n x d) plus what one pair of clusters needs: nearest same-label neighbours are cached per cluster
+(never a table of n^2 pairs), and each overlapping label pair keeps float32 projections of its points on at most 32
+directions.
 """
 from __future__ import annotations
 
