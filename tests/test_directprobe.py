@@ -1,6 +1,8 @@
 """DirectProbe: known answers, bad input, and the authors' own outputs on real embeddings."""
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -202,3 +204,10 @@ def test_reproduces_the_authors_directprobe(name):
         assert upper - lower <= max(1e-4 * upper, 2e-6) and lower - 2e-6 <= d_ours <= upper + 2e-6
     if ref["linear"]:
         assert far_off == 0
+
+
+def test_kept_lp_prints_no_solver_banner():
+    # HiGHS prints a banner from C++ on construction; notebooks would show it under every DirectProbe cell.
+    code = "import numpy as np; from closerlook import hulls; hulls.WarmSeparator(np.eye(3)); print('done')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out == "done\n"

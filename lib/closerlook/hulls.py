@@ -17,6 +17,10 @@ compiled with numba.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 import highspy
 import numpy as np
 from numba import njit
@@ -330,6 +334,25 @@ def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200
         in_a[bad_a] = in_b[bad_b] = True
 
 
+@contextlib.contextmanager
+def _quiet_c_stdout():
+    """Send what C code writes to stdout (file descriptor 1) to /dev/null for the duration."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:          # no file descriptor 1: nothing to hide
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 class WarmSeparator:
     """The working-set LP of `lp_separating_direction`, kept between questions about similar point sets.
 
@@ -345,7 +368,8 @@ class WarmSeparator:
     def __init__(self, X: np.ndarray, working_set: int = 200, time_limit: float = 10.0):
         self.X, self.working_set = X, working_set
         d = X.shape[1]
-        self.h = h = highspy.Highs()
+        with _quiet_c_stdout():   # HiGHS writes its banner from C++ when constructed, before any option applies
+            self.h = h = highspy.Highs()
         h.silent()
         for name, value in (("primal_feasibility_tolerance", LP_FEASIBILITY_TOL), ("presolve", "off"),
                             ("solver", "simplex")):
