@@ -206,6 +206,11 @@ class _LabelBlock:
         slot[self.ids[:n]] = np.arange(n)
         self.size = n
 
+    def live_ids(self) -> np.ndarray:
+        """The label's active clusters, oldest first."""
+        ids = self.ids[:self.size]
+        return ids[ids >= 0]
+
     def distances(self, centroids: np.ndarray, sqnorms: np.ndarray) -> np.ndarray:
         """(len(centroids), size) centroid distances to the block's slots (inf for dead ones), in float64 (the
         authors' torch.cdist does this in float32)."""
@@ -250,8 +255,7 @@ class _Clusters:
         # nearer), and the neighbour is looked up again only if the cluster comes up as the closest.
         self.stale = np.zeros(cap, dtype=bool)
         self.slot = np.full(cap, -1)
-        self.by_label: dict[int, list[int]] = {}
-        self.blocks: dict[int, _LabelBlock] = {}
+        self.blocks: dict[int, _LabelBlock] = {}   # label -> its active clusters
         counts = np.bincount([codes[m[0]] for m in members])
         for lab in np.flatnonzero(counts):
             self.blocks[int(lab)] = _LabelBlock(d, max(2 * int(counts[lab]), 4))
@@ -259,8 +263,8 @@ class _Clusters:
         self.owner = np.empty(len(X), dtype=np.int64)   # point -> active cluster
         for m in members:
             self._add(m)
-        for ids in self.by_label.values():
-            ids = np.array(ids)
+        for block in self.blocks.values():
+            ids = block.live_ids()
             for start in range(0, len(ids), 512):   # blocks keep the distance table small
                 self._find_nn_many(ids[start:start + 512])
 
@@ -288,7 +292,6 @@ class _Clusters:
             self.radius[c] = max(np.sqrt(((self.centroid[k] - cen) ** 2).sum()) + self.radius[k] for k in parts)
         lab = int(self.codes[m[0]])
         self.label[c] = lab
-        self.by_label.setdefault(lab, []).append(c)
         self.blocks[lab].add(c, cen, self.sqnorm[c], self.slot)
         return c
 
@@ -319,7 +322,7 @@ class _Clusters:
 
     @property
     def active(self) -> list[int]:
-        return sorted(itertools.chain.from_iterable(self.by_label.values()))
+        return sorted(itertools.chain.from_iterable(block.live_ids() for block in self.blocks.values()))
 
     def closest_pair(self):
         while True:
@@ -333,9 +336,7 @@ class _Clusters:
 
     def merge(self, a: int, b: int) -> int:
         lab = int(self.label[a])
-        ids, block = self.by_label[lab], self.blocks[lab]
-        ids.remove(a)
-        ids.remove(b)
+        block = self.blocks[lab]
         block.remove(a, self.slot)
         block.remove(b, self.slot)
         self.nnd[[a, b]] = np.inf
@@ -542,7 +543,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         # One point of a and one of b stand for them.
         refused_a, refused_b = [], []
         merged = refused = 0
-        bar = tqdm(total=len(members) - len(clusters.by_label), desc="DirectProbe: forward merges",
+        bar = tqdm(total=len(members) - len(clusters.blocks), desc="DirectProbe: forward merges",
                    disable=not self.progress)
         while (pair := clusters.closest_pair()) is not None:
             a, b = pair
@@ -567,10 +568,10 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         pts = X[new]
         cen = pts.mean(0)
         rad = np.sqrt(((pts - cen) ** 2).sum(1).max())
-        for other, ids in clusters.by_label.items():
-            if other == lab or (min(lab, other), max(lab, other)) not in overlapping or not ids:
+        for other, block in clusters.blocks.items():
+            if other == lab or (min(lab, other), max(lab, other)) not in overlapping or not block.live:
                 continue
-            ids = np.array(ids)
+            ids = block.live_ids()
             near = ids[np.sqrt(((clusters.centroid[ids] - cen) ** 2).sum(1)) < rad + clusters.radius[ids]]
             if not len(near):
                 continue
