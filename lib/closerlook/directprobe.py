@@ -619,13 +619,14 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         for j, m in enumerate(self._members):
             A = self._X[m]
             centroid = A.mean(0)
+            a_sq, a_centroid = (A * A).sum(1), A @ centroid
             for start in range(0, len(X), 1024):
                 rows = slice(start, start + 1024)
                 PA = X[rows] @ A.T
-                upper[rows, j] = np.sqrt(np.maximum(sq[rows, None] - 2 * PA + (A * A).sum(1)[None, :], 0).min(1))
+                upper[rows, j] = np.sqrt(np.maximum(sq[rows, None] - 2 * PA + a_sq[None, :], 0).min(1))
                 # w = centroid - p: min_a w.a - w.p >= ||w|| x distance when positive
                 w_norm = np.linalg.norm(centroid - X[rows], axis=1)
-                low = ((A @ centroid)[None, :] - PA).min(1) - (X[rows] @ centroid - sq[rows])
+                low = (a_centroid[None, :] - PA).min(1) - (X[rows] @ centroid - sq[rows])
                 lower[rows, j] = np.where(w_norm > 0, low / np.maximum(w_norm, 1e-300), 0.0)
         best = upper.min(1)
 

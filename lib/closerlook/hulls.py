@@ -149,6 +149,12 @@ def _start_weights(n_a: int, n_b: int) -> np.ndarray:
     return np.concatenate([np.full(n_a, 1.0 / n_a), np.full(n_b, 1.0 / n_b)])
 
 
+def _nearest_to_other_centroid(A: np.ndarray, B: np.ndarray) -> tuple[int, int]:
+    """The point of A nearest B's centroid and the point of B nearest A's (indices): where nearest-point searches
+    start."""
+    return int(np.argmin(((A - B.mean(0)) ** 2).sum(1))), int(np.argmin(((B - A.mean(0)) ** 2).sum(1)))
+
+
 def _centered(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     # Small coordinates keep the Gram entries, and so the bounds of nearly touching hulls, accurate.
     S = np.concatenate([A, B]).astype(np.float64)
@@ -156,16 +162,21 @@ def _centered(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return S
 
 
-def _bounds(S: np.ndarray, n_a: int, alpha: np.ndarray):
-    """(upper, lower) bounds of the distance from weights alpha, computed afresh from the points: ||z|| and the
-    separation along z. (MDM updates them step by step; over millions of steps rounding errors add up to more than
-    the distance of nearly touching hulls.)"""
+def _evaluate(S: np.ndarray, n_a: int, alpha: np.ndarray):
+    """(upper, lower, g) from weights alpha, computed afresh from the points: the bounds ||z|| and the separation
+    along z, and every point's projection g on z. (MDM updates the bounds step by step; over millions of steps
+    rounding errors add up to more than the distance of nearly touching hulls.)"""
     z = alpha[:n_a] @ S[:n_a] - alpha[n_a:] @ S[n_a:]
     upper = float(np.linalg.norm(z))
-    if upper <= 1e-300:
-        return 0.0, 0.0
     g = S @ z
-    return upper, float((g[:n_a].min() - g[n_a:].max()) / upper)
+    if upper <= 1e-300:
+        return 0.0, 0.0, g
+    return upper, float((g[:n_a].min() - g[n_a:].max()) / upper), g
+
+
+def _bounds(S: np.ndarray, n_a: int, alpha: np.ndarray):
+    """(upper, lower) bounds of the distance from weights alpha (see `_evaluate`)."""
+    return _evaluate(S, n_a, alpha)[:2]
 
 
 def _converged(upper: float, lower: float, rtol: float, atol: float) -> bool:
@@ -202,14 +213,10 @@ def _finish(S: np.ndarray, n_a: int, alpha: np.ndarray, rtol: float, atol: float
         trial = np.zeros(n)
         trial[work[on_a]] = x[on_a] / x[on_a].sum()
         trial[work[~on_a]] = x[~on_a] / x[~on_a].sum()
-        z = trial[:n_a] @ S[:n_a] - trial[n_a:] @ S[n_a:]
-        g = S @ z
-        upper = float(np.linalg.norm(z))
+        upper, lower, g = _evaluate(S, n_a, trial)
         if upper < best[0]:
             alpha[:] = trial
-            best = (upper, best[1])
-        if upper > 1e-300:
-            best = (best[0], max(best[1], float((g[:n_a].min() - g[n_a:].max()) / upper)))
+        best = (min(upper, best[0]), max(lower, best[1]))
         # Optimality: no point of A below the nearest point of conv(A) along z, none of B above B's.
         level_a, level_b = trial[:n_a] @ g[:n_a], trial[n_a:] @ g[n_a:]
         bad_a = np.flatnonzero(g[:n_a] < level_a)
@@ -237,8 +244,9 @@ def nearest_points(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL, ma
     n_a = len(A)
     if len(S) > gram_above:
         # Least squares from the points nearest each other's centroid needs no Gram matrix and usually suffices.
+        i, j = _nearest_to_other_centroid(A, B)
         alpha = np.zeros(len(S))
-        alpha[np.argmin(((A - B.mean(0)) ** 2).sum(1))] = alpha[n_a + np.argmin(((B - A.mean(0)) ** 2).sum(1))] = 1.0
+        alpha[i] = alpha[n_a + j] = 1.0
         bounds = _finish(S, n_a, alpha, rtol, DISTANCE_ATOL)
         if _converged(*bounds, rtol, DISTANCE_ATOL):
             return bounds
@@ -506,10 +514,11 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
     S = _centered(A, B)
     # Nearest points by least squares on a working set (`_finish`), seeded with the points nearest the other side's
     # centroid and the support of a related question: the widest separating direction, or a proof that they touch.
+    near_a, near_b = _nearest_to_other_centroid(A, B)
     alpha = np.zeros(len(S))
     seed_a = np.zeros(len(A), bool) if start is None else start[0].copy()
     seed_b = np.zeros(len(B), bool) if start is None else start[1].copy()
-    seed_a[np.argmin(((A - cb) ** 2).sum(1))] = seed_b[np.argmin(((B - ca) ** 2).sum(1))] = True
+    seed_a[near_a] = seed_b[near_b] = True
     alpha[:len(A)][seed_a] = 1.0 / seed_a.sum()
     alpha[len(A):][seed_b] = 1.0 / seed_b.sum()
     upper, lower = _finish(S, len(A), alpha, DISTANCE_RTOL, DISTANCE_ATOL, separate=True)
@@ -539,8 +548,7 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
     if lower > 0 and (z := mdm_direction(alpha)) is not None:
         return z
     alpha = np.zeros(len(S))
-    alpha[np.argmin(((A - cb) ** 2).sum(1))] = 1.0
-    alpha[len(A) + np.argmin(((B - ca) ** 2).sum(1))] = 1.0
+    alpha[near_a] = alpha[len(A) + near_b] = 1.0
     for iterations in mdm_rounds:
         _, lower = _mdm(K, len(A), alpha, 1e-3, DISTANCE_ATOL, iterations, True)
         if lower > 0 and (z := mdm_direction(alpha)) is not None:
@@ -588,8 +596,8 @@ def point_hull_bounds(A: np.ndarray, P: np.ndarray, stop_above: np.ndarray | Non
         rows = slice(start, start + block)
         Pb = P[rows]
         alpha = np.empty((len(Pb), len(A)))
-        _point_to_hull(K, np.ascontiguousarray(Pb @ A.T), (Pb * Pb).sum(1), stop_above[rows], rtol, DISTANCE_ATOL,
-                       mdm_steps, upper[rows], lower[rows], alpha)
+        PA, pp = np.ascontiguousarray(Pb @ A.T), (Pb * Pb).sum(1)
+        _point_to_hull(K, PA, pp, stop_above[rows], rtol, DISTANCE_ATOL, mdm_steps, upper[rows], lower[rows], alpha)
         for q in range(len(Pb)):
             i = start + q
             if lower[i] > stop_above[i] or _converged(upper[i], lower[i], rtol, DISTANCE_ATOL):
@@ -598,7 +606,7 @@ def point_hull_bounds(A: np.ndarray, P: np.ndarray, stop_above: np.ndarray | Non
             weights = np.r_[alpha[q], 1.0]
             up, lo = _finish(S, len(A), weights, rtol, DISTANCE_ATOL)
             if not _converged(up, lo, rtol, DISTANCE_ATOL) and lo <= stop_above[i]:
-                Kq = S @ S.T
+                Kq = np.block([[K, PA[q][:, None]], [PA[q][None, :], pp[q]]])   # A's Gram matrix, bordered by p
                 _mdm(Kq, len(A), weights, rtol, DISTANCE_ATOL, max_iter)
                 again = _bounds(S, len(A), weights)
                 up, lo = min(up, again[0]), max(lo, again[1])
