@@ -37,7 +37,7 @@ def test_known_distance_between_two_sets():
 
 @pytest.mark.parametrize("d", [1e-2, 1e-4])
 def test_nearly_touching_hulls_get_their_exact_distance(d):
-    # MDM alone crawls here; the least-squares finish on its working set must certify the distance.
+    # MDM alone crawls here; the exact finish (Wolfe's method) on its working set must certify the distance.
     X, y = two_slabs(d=d, seed=3)
     A, B = X[y == "a"], X[y == "b"]
     for steps in (20_000, 10):       # the default, and a finish that starts almost from scratch
@@ -45,6 +45,29 @@ def test_nearly_touching_hulls_get_their_exact_distance(d):
         assert lower <= d + 1e-12 and upper >= d - 1e-12
         assert upper - lower <= max(hulls.DISTANCE_RTOL * upper, hulls.DISTANCE_ATOL)
     assert hulls.hull_distance(A, B) == pytest.approx(d, rel=hulls.DISTANCE_RTOL, abs=hulls.DISTANCE_ATOL)
+
+
+@pytest.mark.parametrize("d, n, shift", [(2, 40, 3.0), (3, 200, 1.5), (10, 60, 0.8), (3, 200, 0.5), (30, 100, 0.3)])
+def test_wolfe_finish_agrees_with_mdm(d, n, shift):
+    # Wolfe's method from one point per side against MDM run to convergence on the Gram matrix (another algorithm).
+    # Hulls that meet need a corral of d + 2 points (its limit); the separated cases need a few points per side.
+    rng = np.random.default_rng(d + n)
+    A, B = rng.standard_normal((n, d)), rng.standard_normal((n, d)) + shift * np.eye(d)[0] * 4
+    S = hulls._centered(A, B)
+    alpha = np.zeros(2 * n)
+    alpha[0] = alpha[n] = 1.0
+    upper, lower = hulls._finish(S, n, alpha, 1e-9, 1e-12)
+    reference = np.r_[np.full(n, 1.0 / n), np.full(n, 1.0 / n)]
+    mdm_upper, mdm_lower = hulls._mdm(S @ S.T, n, reference, 1e-9, 1e-12, 10_000_000)
+    meet = not hulls.lp_separable(A, B)
+    if meet:
+        assert upper <= hulls.TOUCH_RTOL * np.abs(S).max() * 10 and mdm_upper < 1e-5
+    else:
+        assert lower > 0 and upper - lower <= 1e-9 * upper
+        assert upper == pytest.approx(mdm_upper, rel=1e-6)
+    # the weights it leaves are a point of each hull: nonnegative, summing to 1 on each side, giving `upper`
+    assert (alpha >= 0).all() and alpha[:n].sum() == pytest.approx(1) and alpha[n:].sum() == pytest.approx(1)
+    assert np.linalg.norm(alpha[:n] @ S[:n] - alpha[n:] @ S[n:]) == pytest.approx(upper, rel=1e-9, abs=1e-12)
 
 
 def test_xor_gives_three_clusters():

@@ -10,8 +10,8 @@ exact route:
    means the hulls meet.
 
 Hull-to-hull distance is the nearest-point problem min ||A'l - B'm|| over the two simplices, solved by the
-Mitchell-Demyanov-Malozemov (MDM) algorithm on the pair's Gram matrix, finished exactly by nonnegative least squares
-on the points MDM found to matter. Every iterate z gives an upper bound ||z|| and the hyperplane with normal z a lower
+Mitchell-Demyanov-Malozemov (MDM) algorithm on the pair's Gram matrix, finished exactly by Wolfe's
+minimum-norm-point method on the points MDM found to matter. Every iterate z gives an upper bound ||z|| and the hyperplane with normal z a lower
 bound (min_A z.a - max_B z.b) / ||z||, so the answer is certified to a relative tolerance. The inner loops are
 compiled with numba.
 """
@@ -24,7 +24,7 @@ import sys
 import highspy
 import numpy as np
 from numba import njit
-from scipy.optimize import linprog, nnls
+from scipy.optimize import linprog
 
 # Tolerance of the distances: the upper and lower bounds agree to this fraction, or to DISTANCE_ATOL.
 DISTANCE_RTOL = 1e-4
@@ -32,7 +32,7 @@ DISTANCE_ATOL = 1e-6
 # The authors' Gurobi LP used FeasibilityTol 1e-4; HiGHS takes the same tolerance so borderline pairs agree.
 LP_FEASIBILITY_TOL = 1e-4
 # Two point sets touch when their nearest points are closer than this fraction of the coordinates' scale: the
-# least-squares solution reaches it only when their hulls share a point (up to rounding).
+# exact (Wolfe) solution reaches it only when their hulls share a point (up to rounding).
 TOUCH_RTOL = 1e-9
 
 
@@ -183,36 +183,238 @@ def _converged(upper: float, lower: float, rtol: float, atol: float) -> bool:
     return upper - lower <= max(rtol * upper, atol)
 
 
+# --- exact finish: Wolfe's minimum-norm-point method ----------------------------------------------------------------
+# The nearest points of conv(A) and conv(B) are min ||sum_A l a - sum_B m b|| over l, m >= 0, sum l = sum m = 1.
+# Wolfe's method keeps a "corral" of points whose affine minimum (the same problem without l, m >= 0) has positive
+# weights, adds the point that most violates optimality, and drops points whose weight reaches 0 on the way. The
+# affine minimum comes from a QR factorisation of the corral's columns [+-point; c e_side] (the e rows make the
+# problem's Gram matrix definite on each side's affine hull), updated one column at a time, so a corral carried over
+# from a related question costs a few updates instead of a new solve.
+
+@njit(cache=True)
+def _corral_column(S, p, n_a, c, v):
+    """The column of point p: its coordinates (negated on the B side) and c in its side's row."""
+    d = S.shape[1]
+    sign = 1.0 if p < n_a else -1.0
+    for t in range(d):
+        v[t] = sign * S[p, t]
+    v[d] = c if p < n_a else 0.0
+    v[d + 1] = 0.0 if p < n_a else c
+
+
+@njit(cache=True)
+def _qr_append(Q, R, k, v):
+    """Append column v to the factors (the first k rows of Q orthonormal, R upper triangular); False when v lies in
+    their span (to 1e-10 of its norm)."""
+    norm = np.sqrt(v @ v)
+    r = np.zeros(k)
+    rho = norm
+    for _ in range(2):     # Gram-Schmidt, once more when it cancelled much ("twice is enough")
+        if k:
+            r2 = Q[:k] @ v
+            v = v - r2 @ Q[:k]
+            r += r2
+        before = rho
+        rho = np.sqrt(v @ v)
+        if rho > 0.7 * before:
+            break
+    if rho <= 1e-10 * norm:
+        return False
+    Q[k] = v / rho
+    R[:k, k] = r
+    R[k, :k] = 0.0
+    R[k, k] = rho
+    return True
+
+
+@njit(cache=True)
+def _qr_delete(Q, R, k, j):
+    """Drop column j of k: the later columns shift left and Givens rotations restore R's triangle (and Q)."""
+    for col in range(j, k - 1):
+        R[:, col] = R[:, col + 1]
+    R[:, k - 1] = 0.0
+    for i in range(j, k - 1):
+        a, b = R[i, i], R[i + 1, i]
+        h = np.hypot(a, b)
+        if h == 0.0:
+            continue
+        cs, sn = a / h, b / h
+        for col in range(i, k - 1):
+            ri, rj = R[i, col], R[i + 1, col]
+            R[i, col] = cs * ri + sn * rj
+            R[i + 1, col] = -sn * ri + cs * rj
+        qi = Q[i].copy()
+        qj = Q[i + 1].copy()
+        Q[i] = cs * qi + sn * qj
+        Q[i + 1] = -sn * qi + cs * qj
+    R[k - 1, :] = 0.0
+
+
+@njit(cache=True)
+def _affine_min(R, k, on_a):
+    """Weights y minimising ||sum_A y a - sum_B y b|| over the corral with each side summing to 1 (no sign bound).
+
+    With H = R'R the corral's Gram matrix plus c^2 E'E (constant on the constraints), y = H^-1 E' mu, where
+    mu solves (E H^-1 E') mu = (1, 1): two triangular solves with R and a 2x2 system.
+    """
+    ua = np.zeros(k)
+    ub = np.zeros(k)
+    for i in range(k):
+        if on_a[i]:
+            ua[i] = 1.0
+        else:
+            ub[i] = 1.0
+    for t in range(k):        # R'U = E', by columns of R' (rows of R are contiguous)
+        ua[t] /= R[t, t]
+        ub[t] /= R[t, t]
+        fa, fb = ua[t], ub[t]
+        for i in range(t + 1, k):
+            ua[i] -= R[t, i] * fa
+            ub[i] -= R[t, i] * fb
+    h00, h01, h11 = ua @ ua, ua @ ub, ub @ ub
+    det = h00 * h11 - h01 * h01
+    w = ua * ((h11 - h01) / det) + ub * ((h00 - h01) / det)
+    y = np.zeros(k)
+    for i in range(k - 1, -1, -1):   # R y = w
+        s = w[i]
+        for t in range(i + 1, k):
+            s -= R[i, t] * y[t]
+        y[i] = s / R[i, i]
+    return y
+
+
+@njit(cache=True)
+def _wolfe(S, n_a, c, corral, k, x, Q, R, rtol, atol, touch, max_iter):
+    """Wolfe's method on the points S (A = the first n_a), from a corral of k points (indices into S, weights x > 0
+    summing to 1 on each side, factors Q, R of their columns), all updated in place.
+
+    Stops when the bounds over S agree to rtol (or atol), when ||z|| <= touch, when no point improves, or after
+    max_iter points were added. Returns (k, points added).
+    """
+    d = S.shape[1]
+    v = np.zeros(d + 2)
+    on_a = np.zeros(d + 2, np.bool_)
+    it = 0
+    while it < max_iter:
+        # Minor cycle: move to the corral's affine minimum, or as far towards it as the weights stay >= 0, dropping
+        # the points whose weight reaches 0, until the affine minimum has positive weights.
+        while True:
+            for i in range(k):
+                on_a[i] = corral[i] < n_a
+            y = _affine_min(R, k, on_a)
+            if y.min() > 0:
+                x[:k] = y
+                break
+            theta = 1.0
+            for i in range(k):
+                if y[i] <= 0 and x[i] - y[i] > 0:
+                    theta = min(theta, x[i] / (x[i] - y[i]))
+            first = -1
+            for i in range(k):
+                x[i] = x[i] + theta * (y[i] - x[i])
+                if y[i] <= 0 and (first < 0 or x[i] < x[first]):
+                    first = i
+            for i in range(k - 1, -1, -1):
+                if x[i] <= 0 or i == first:
+                    _qr_delete(Q, R, k, i)
+                    corral[i:k - 1] = corral[i + 1:k].copy()
+                    x[i:k - 1] = x[i + 1:k].copy()
+                    k -= 1
+        z = np.zeros(d)
+        for i in range(k):
+            z += (x[i] if corral[i] < n_a else -x[i]) * S[corral[i]]
+        g = S @ z
+        norm_z = np.sqrt(z @ z)
+        if norm_z <= touch:
+            break
+        level_a = level_b = 0.0
+        for i in range(k):
+            if corral[i] < n_a:
+                level_a += x[i] * g[corral[i]]
+            else:
+                level_b += x[i] * g[corral[i]]
+        lo_a = np.argmin(g[:n_a])
+        hi_b = n_a + np.argmax(g[n_a:])
+        if norm_z - (g[lo_a] - g[hi_b]) / norm_z <= max(rtol * norm_z, atol):
+            break
+        # Enter the point that most violates optimality: an A point below A's level along z, or a B point above B's.
+        gain_a, gain_b = level_a - g[lo_a], g[hi_b] - level_b
+        p = lo_a if gain_a >= gain_b else hi_b
+        if max(gain_a, gain_b) <= 1e-15 * norm_z * norm_z or k >= d + 2 or (corral[:k] == p).any():
+            break        # nothing improves to rounding
+        _corral_column(S, p, n_a, c, v)
+        if not _qr_append(Q, R, k, v):
+            break
+        corral[k] = p
+        x[k] = 0.0
+        k += 1
+        it += 1
+    return k, it
+
+
+@njit(cache=True)
+def _factor_corral(S, n_a, c, weights, corral, x, Q, R):
+    """Factor the columns of the points of S one by one, skipping those in the span of the earlier ones; their
+    weights, renormalised on each side, start the corral. Returns its size."""
+    v = np.zeros(S.shape[1] + 2)
+    k = 0
+    for p in range(len(S)):
+        _corral_column(S, p, n_a, c, v)
+        if _qr_append(Q, R, k, v):
+            corral[k] = p
+            x[k] = weights[p]
+            k += 1
+    on_a = corral[:k] < n_a
+    x[:k][on_a] /= x[:k][on_a].sum()
+    x[:k][~on_a] /= x[:k][~on_a].sum()
+    return k
+
+
+def _start_corral(S, n_a, c, weights, corral, x, Q, R):
+    """`_factor_corral`, by one LAPACK QR when the columns are independent (usually: up to d + 2 of them)."""
+    m, d = S.shape
+    if m <= d + 2:
+        columns = np.empty((d + 2, m))
+        columns[:d] = S.T
+        columns[:d, n_a:] *= -1
+        columns[d], columns[d + 1] = c * (np.arange(m) < n_a), c * (np.arange(m) >= n_a)
+        q, r = np.linalg.qr(columns)
+        if (np.abs(np.diag(r)) > 1e-10 * np.linalg.norm(columns, axis=0)).all():
+            Q[:m], R[:m, :m], corral[:m] = q.T, r, np.arange(m)
+            x[:n_a], x[n_a:m] = weights[:n_a] / weights[:n_a].sum(), weights[n_a:] / weights[n_a:].sum()
+            return m
+    return _factor_corral(S, n_a, c, weights, corral, x, Q, R)
+
+
 def _finish(S: np.ndarray, n_a: int, alpha: np.ndarray, rtol: float, atol: float, add: int = 50, rounds: int = 100,
             separate: bool = False):
     """Exact finish of the nearest-point problem from weights alpha (updated in place): (upper, lower).
 
-    MDM moves weight between two points per step and crawls when the hulls nearly touch. Here the problem is solved
-    exactly on a working set, the points that carry weight: min ||sum_A l a - sum_B m b|| over l, m >= 0 with each
-    side summing to 1, a nonnegative least-squares problem once the two sums are rows of large weight. Points that
-    the solution's hyperplane puts on the wrong side join the set, worst first, until the bounds agree.
+    MDM moves weight between two points per step and crawls when the hulls nearly touch. Here Wolfe's method
+    (`_wolfe`) solves the problem on a working set, from the points that carry weight; points of the whole set that
+    the solution's hyperplane puts on the wrong side join it, worst first, and the corral goes on from where it was,
+    until the bounds agree.
 
     With `separate`, stop at the first separating hyperplane (lower > 0) or once the working sets' hulls touch
     (upper below TOUCH_RTOL of the coordinates' scale): only whether the hulls meet is asked.
     """
-    n = len(S)
-    sign = np.r_[np.ones(n_a), -np.ones(n - n_a)]
-    work = np.flatnonzero(alpha > 0)
+    n, d = S.shape
     scale = max(float(np.abs(S).max()), 1e-12)
-    # Weight of the "sums to 1" rows: large enough that they hold to ~1e-8, small enough for the least squares.
-    rho = 1e4 * scale
+    touch = TOUCH_RTOL * scale
+    c = float(np.sqrt((S * S).sum(1).max())) or 1.0
+    Q, R = np.zeros((d + 2, d + 2)), np.zeros((d + 2, d + 2))
+    corral, x = np.zeros(d + 2, np.int64), np.zeros(d + 2)
+    work = np.flatnonzero(alpha > 0)
+    S_work, n_a_work = np.ascontiguousarray(S[work]), int((work < n_a).sum())
+    k = _start_corral(S_work, n_a_work, c, alpha[work], corral, x, Q, R)
     best = _bounds(S, n_a, alpha)
     for _ in range(rounds):
-        if _converged(*best, rtol, atol) or (separate and (best[1] > 0 or best[0] <= TOUCH_RTOL * scale)):
+        if _converged(*best, rtol, atol) or (separate and (best[1] > 0 or best[0] <= touch)):
             break
-        on_a = work < n_a
-        M = np.vstack([(S[work] * sign[work, None]).T, rho * on_a, rho * ~on_a])
-        x, _ = nnls(M, np.r_[np.zeros(S.shape[1]), rho, rho], maxiter=50 * len(work))
-        if x[on_a].sum() <= 0 or x[~on_a].sum() <= 0:
-            break
+        k, _ = _wolfe(S_work, n_a_work, c, corral, k, x, Q, R, rtol, atol, touch, 10 * d)
+        ids = work[corral[:k]]
         trial = np.zeros(n)
-        trial[work[on_a]] = x[on_a] / x[on_a].sum()
-        trial[work[~on_a]] = x[~on_a] / x[~on_a].sum()
+        trial[ids] = x[:k]
         upper, lower, g = _evaluate(S, n_a, trial)
         if upper < best[0]:
             alpha[:] = trial
@@ -226,7 +428,10 @@ def _finish(S: np.ndarray, n_a: int, alpha: np.ndarray, rtol: float, atol: float
         new = np.setdiff1d(np.r_[bad_a, bad_b], work)
         if not len(new):
             break
-        work = np.union1d(work[trial[work] > 0], new)
+        # The next working set: the corral and the new points; the corral keeps its factors, renumbered.
+        work = np.union1d(ids, new)
+        corral[:k] = np.searchsorted(work, ids)
+        S_work, n_a_work = np.ascontiguousarray(S[work]), int((work < n_a).sum())
     return best
 
 
@@ -235,15 +440,15 @@ def nearest_points(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL, ma
     """(upper, lower) bounds of the distance between conv(A) and conv(B); they agree to `rtol` (or DISTANCE_ATOL)
     unless max_iter MDM steps run out first.
 
-    MDM on the Gram matrix for up to `mdm_steps` steps finds the points that matter, an exact least-squares finish
+    MDM on the Gram matrix for up to `mdm_steps` steps finds the points that matter, the exact finish (Wolfe's method)
     on those (`_finish`) usually closes the gap, and MDM goes on from there if need be. Above `gram_above` points the
-    Gram matrix costs more than the rest: least squares on a working set from the points nearest each other's
+    Gram matrix costs more than the rest: the exact finish on a working set from the points nearest each other's
     centroid goes first, and usually settles it alone.
     """
     S = _centered(A, B)
     n_a = len(A)
     if len(S) > gram_above:
-        # Least squares from the points nearest each other's centroid needs no Gram matrix and usually suffices.
+        # The finish from the points nearest each other's centroid needs no Gram matrix and usually suffices.
         i, j = _nearest_to_other_centroid(A, B)
         alpha = np.zeros(len(S))
         alpha[i] = alpha[n_a + j] = 1.0
@@ -489,11 +694,11 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
 
     Cheap certificates first, the full LP only when none is found: bounding spheres, the centroid direction, the rows
     of `known` (directions that separated related sets before: clusters that lost or gained a few points), then the
-    nearest points of the two hulls by least squares on a working set (`_finish`, seeded with `start`, the support of
+    nearest points of the two hulls by Wolfe's method on a working set (`_finish`, seeded with `start`, the support of
     a related question): a separating hyperplane, or working sets that touch, which proves the full hulls meet. That
     decides almost every question. The rest go to the nearest-point iteration (MDM), whose support is tested for a
     common point by a small LP, and last to the LP on all points (`start`, `info`: see `lp_separating_direction`;
-    `info` receives the least-squares support when that decides).
+    `info` receives the finish's support when that decides).
 
     lp: a `WarmSeparator` question (a callable) asked before the LP on all points, or with `lp_first` right after the
     known directions (a kept model that already holds most of the working set answers faster than MDM); its
@@ -512,7 +717,7 @@ def separating_direction(A: np.ndarray, B: np.ndarray, known: np.ndarray | None 
         if len(hit):
             return known[hit[0]]
     S = _centered(A, B)
-    # Nearest points by least squares on a working set (`_finish`), seeded with the points nearest the other side's
+    # Nearest points by Wolfe's method on a working set (`_finish`), seeded with the points nearest the other side's
     # centroid and the support of a related question: the widest separating direction, or a proof that they touch.
     near_a, near_b = _nearest_to_other_centroid(A, B)
     alpha = np.zeros(len(S))
@@ -582,7 +787,7 @@ def point_hull_bounds(A: np.ndarray, P: np.ndarray, stop_above: np.ndarray | Non
     DISTANCE_ATOL), except for rows whose lower bound passed `stop_above` (that row's threshold: a nearer hull is
     known), where the work stopped.
 
-    MDM on A's Gram matrix for up to `mdm_steps` steps per point, then the exact least-squares finish of
+    MDM on A's Gram matrix for up to `mdm_steps` steps per point, then the exact finish (Wolfe's method) of
     `nearest_points` (points inside or just outside the hull are where MDM crawls), then MDM again if need be.
     """
     A = A.astype(np.float64)
