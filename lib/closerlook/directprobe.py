@@ -15,11 +15,11 @@ The outcome is that of the authors' code (github.com/utahnlp/DirectProbe), reach
 3. Rebuild the state before it and go forward: take the closest same-label pair; merge it only if the merged
    cluster's hull meets no other-label hull, else drop that pair for good, until no pair is left.
 
-Hull questions go to ``hulls.py`` (bounding spheres, separating-hyperplane certificates, nearest points by least
-squares, HiGHS for the rest). Most questions are about clusters that differ by a few points from clusters asked
+Hull questions go to ``hulls.py`` (bounding spheres, separating-hyperplane certificates, nearest points by Wolfe's
+minimum-norm-point method, HiGHS for the rest). Most questions are about clusters that differ by a few points from clusters asked
 about before, so the directions that separated earlier pairs of a label pair are tried first (every point's
 projection on them is kept: a lookup), and the LP of a label pair is kept between questions
-(``hulls.WarmSeparator``) for those that least squares leaves open.
+(``hulls.WarmSeparator``) for those that the nearest points leave open.
 Memory stays O(n x d) plus what one pair of clusters needs: nearest same-label neighbours are cached per cluster
 (never a table of n^2 pairs), and each overlapping label pair keeps float32 projections of its points on at most 32
 directions.
@@ -30,6 +30,7 @@ import itertools
 import time
 
 import numpy as np
+from numba import njit
 from scipy.sparse import csr_matrix
 from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -108,7 +109,7 @@ class _HullOracle:
     DirectProbe asks about clusters that differ from earlier ones by a few points (the forward pass grows a cluster
     one merge at a time; the search goes back to states whose clusters are subsets of later ones), so a direction
     that separated the earlier pair usually still separates: a lookup of kept projections instead of a hull
-    question. When none does, `hulls.separating_direction` decides (least-squares nearest points, then a kept LP of
+    question. When none does, `hulls.separating_direction` decides (nearest points by Wolfe's method, then a kept LP of
     the label pair: up to `models` of them, the one sharing most points with the question).
     """
 
@@ -235,6 +236,64 @@ def _centroid_separated(X, members_a: list[np.ndarray], centroids_a: np.ndarray,
     top = extremes(members_a, centroids_a, centroids_b, np.maximum)            # max over A_i of p.(c_j - c_i)
     bottom = -extremes(members_b, centroids_b, centroids_a, np.maximum)        # min over B_j of q.(c_j - c_i)
     return top < bottom.T
+
+
+@njit(cache=True)
+def _max_gathered(table, rows, cols, offset):
+    """max over i of table[rows[i], cols[j]] - offset[i], for each j (a gather numpy would copy first)."""
+    out = np.full(len(cols), -np.inf)
+    for i in range(len(rows)):
+        r = rows[i]
+        for j in range(len(cols)):
+            v = table[r, cols[j]] - offset[i]
+            if v > out[j]:
+                out[j] = v
+    return out
+
+
+class _CentroidProjections:
+    """The projections p.c_k of every point p of a label on the centroid c_k of other-label clusters k, kept.
+
+    The forward pass tests each candidate merge against the centroid directions of the other-label clusters near
+    it (hundreds), and the costly side is max over the new cluster's points p of p.(c_k - c_new): a matrix product
+    per candidate. p.c_k does not depend on the candidate, and a cluster's centroid never changes (a merge makes a
+    new cluster), so the column of p.c_k over the label's points is computed once per cluster and gathered after.
+    """
+
+    def __init__(self, X, codes, labels):
+        self.X = X
+        self.pos = np.full(len(X), -1)             # point -> its row in its label's table
+        self.points: dict[int, np.ndarray] = {}
+        self.label_X: dict[int, np.ndarray] = {}
+        self.table: dict[int, np.ndarray] = {}     # label -> (its points, cluster ids) projections
+        self.have: dict[int, np.ndarray] = {}
+        for lab in labels:
+            points = np.flatnonzero(codes == lab)
+            self.points[lab] = points
+            self.label_X[lab] = X[points]
+            self.pos[points] = np.arange(len(points))
+            self.table[lab] = np.zeros((len(points), 0))
+            self.have[lab] = np.zeros(0, bool)
+        self.own: dict[int, np.ndarray] = {}      # cluster -> its points' projections on its own centroid
+
+    def top(self, lab: int, new: np.ndarray, self_term: np.ndarray, ids: np.ndarray, centroids: np.ndarray):
+        """max over the points p of `new` (label lab) of p.c_k - self_term[p], for the clusters `ids`."""
+        if ids.max() >= len(self.have[lab]):
+            width = 2 * int(ids.max()) + 2
+            grown = np.zeros((len(self.points[lab]), width))
+            grown[:, :len(self.have[lab])] = self.table[lab]
+            self.table[lab] = grown
+            self.have[lab] = np.r_[self.have[lab], np.zeros(width - len(self.have[lab]), bool)]
+        need = ids[~self.have[lab][ids]]
+        if len(need):
+            self.table[lab][:, need] = self.label_X[lab] @ centroids[np.isin(ids, need)].T
+            self.have[lab][need] = True
+        return _max_gathered(self.table[lab], self.pos[new], ids, self_term)
+
+    def own_projections(self, k: int, members: np.ndarray, centroid: np.ndarray) -> np.ndarray:
+        if k not in self.own:
+            self.own[k] = self.X[members] @ centroid
+        return self.own[k]
 
 
 class _Clusters:
@@ -538,6 +597,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
     # --- step 3: forward with checks ----------------------------------------------------------------
     def _forward(self, X, codes, members, overlapping):
         clusters = _Clusters(X, codes, members)
+        projections = _CentroidProjections(X, codes, sorted({lab for pair in overlapping for lab in pair}))
         # A refused merge a+b meets some other-label cluster K. Clusters only grow, so every later cluster that
         # holds both a and b meets the cluster that holds K: refuse it without asking the hulls again.
         # One point of a and one of b stand for them.
@@ -550,7 +610,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
             owners = (clusters.owner[refused_a], clusters.owner[refused_b]) if refused_a else None
             known = owners is not None and bool((np.isin(owners[0], pair) & np.isin(owners[1], pair)).any())
             new = np.concatenate([clusters.members[a], clusters.members[b]])
-            if known or self._meets_other_label(X, codes, clusters, new, overlapping):
+            if known or self._meets_other_label(X, codes, clusters, new, overlapping, projections):
                 clusters.refuse(a, b)
                 refused_a.append(clusters.members[a][0])
                 refused_b.append(clusters.members[b][0])
@@ -563,11 +623,12 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         self.history_.update(forward_start_clusters=len(members), forward_merges=merged, forward_refusals=refused)
         return [clusters.members[c] for c in clusters.active]
 
-    def _meets_other_label(self, X, codes, clusters, new, overlapping):
+    def _meets_other_label(self, X, codes, clusters, new, overlapping, projections):
         lab = int(codes[new[0]])
         pts = X[new]
         cen = pts.mean(0)
         rad = np.sqrt(((pts - cen) ** 2).sum(1).max())
+        self_term = pts @ cen
         for other, block in clusters.blocks.items():
             if other == lab or (min(lab, other), max(lab, other)) not in overlapping or not block.live:
                 continue
@@ -575,8 +636,14 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
             near = ids[np.sqrt(((clusters.centroid[ids] - cen) ** 2).sum(1)) < rad + clusters.radius[ids]]
             if not len(near):
                 continue
-            near = near[~_centroid_separated(X, [new], cen[None, :], [clusters.members[k] for k in near],
-                                                 clusters.centroid[near])[0]]
+            # Does the direction c_k - c_new separate? max over new of p.(c_k - c_new) vs min over K of the same.
+            top = projections.top(lab, new, self_term, near, clusters.centroid[near])
+            near_members = [clusters.members[k] for k in near]
+            sizes = np.array([len(m) for m in near_members])
+            own = np.concatenate([projections.own_projections(k, clusters.members[k], clusters.centroid[k])
+                                  for k in near])
+            bottom = np.minimum.reduceat(own - X[np.concatenate(near_members)] @ cen, np.r_[0, np.cumsum(sizes)[:-1]])
+            near = near[top >= bottom]
             for k in near:
                 if self._oracle.meet(lab, new, other, clusters.members[k]):
                     return True
