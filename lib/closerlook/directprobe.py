@@ -601,19 +601,20 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         # A refused merge a+b meets some other-label cluster K. Clusters only grow, so every later cluster that
         # holds both a and b meets the cluster that holds K: refuse it without asking the hulls again.
         # One point of a and one of b stand for them.
-        refused_a, refused_b = [], []
+        refused_points = np.empty((64, 2), dtype=np.int64)
         merged = refused = 0
         bar = tqdm(total=len(members) - len(clusters.blocks), desc="DirectProbe: forward merges",
                    disable=not self.progress)
         while (pair := clusters.closest_pair()) is not None:
             a, b = pair
-            owners = (clusters.owner[refused_a], clusters.owner[refused_b]) if refused_a else None
-            known = owners is not None and bool((np.isin(owners[0], pair) & np.isin(owners[1], pair)).any())
+            owner_a, owner_b = clusters.owner[refused_points[:refused, 0]], clusters.owner[refused_points[:refused, 1]]
+            known = bool((((owner_a == a) | (owner_a == b)) & ((owner_b == a) | (owner_b == b))).any())
             new = np.concatenate([clusters.members[a], clusters.members[b]])
             if known or self._meets_other_label(X, codes, clusters, new, overlapping, projections):
                 clusters.refuse(a, b)
-                refused_a.append(clusters.members[a][0])
-                refused_b.append(clusters.members[b][0])
+                if refused == len(refused_points):
+                    refused_points = np.concatenate([refused_points, np.empty_like(refused_points)])
+                refused_points[refused] = clusters.members[a][0], clusters.members[b][0]
                 refused += 1
             else:
                 clusters.merge(a, b)

@@ -203,9 +203,10 @@ def _corral_column(S, p, n_a, c, v):
 
 
 @njit(cache=True)
-def _qr_append(Q, R, k, v):
-    """Append column v to the factors (the first k rows of Q orthonormal, R upper triangular); False when v lies in
-    their span (to 1e-10 of its norm)."""
+def _qr_append(Q, L, k, v):
+    """Append column v to the factors of the corral's columns, QR with Q's first k rows orthonormal and L = R'
+    (lower triangular: every update and solve then runs along rows); False when v lies in their span (to 1e-10 of
+    its norm)."""
     norm = np.sqrt(v @ v)
     r = np.zeros(k)
     rho = norm
@@ -221,72 +222,74 @@ def _qr_append(Q, R, k, v):
     if rho <= 1e-10 * norm:
         return False
     Q[k] = v / rho
-    R[:k, k] = r
-    R[k, :k] = 0.0
-    R[k, k] = rho
+    L[k, :k] = r
+    L[k, k] = rho
     return True
 
 
 @njit(cache=True)
-def _qr_delete(Q, R, k, j):
-    """Drop column j of k: the later columns shift left and Givens rotations restore R's triangle (and Q)."""
-    for col in range(j, k - 1):
-        R[:, col] = R[:, col + 1]
-    R[:, k - 1] = 0.0
+def _qr_delete(Q, L, k, j):
+    """Drop column j of k: the later columns (rows of L) move up, and Givens rotations restore the triangle."""
     for i in range(j, k - 1):
-        a, b = R[i, i], R[i + 1, i]
+        L[i, :i + 2] = L[i + 1, :i + 2]
+    L[k - 1, :k] = 0.0
+    n = Q.shape[1]
+    for i in range(j, k - 1):
+        a, b = L[i, i], L[i, i + 1]
         h = np.hypot(a, b)
         if h == 0.0:
             continue
         cs, sn = a / h, b / h
         for col in range(i, k - 1):
-            ri, rj = R[i, col], R[i + 1, col]
-            R[i, col] = cs * ri + sn * rj
-            R[i + 1, col] = -sn * ri + cs * rj
-        qi = Q[i].copy()
-        qj = Q[i + 1].copy()
-        Q[i] = cs * qi + sn * qj
-        Q[i + 1] = -sn * qi + cs * qj
-    R[k - 1, :] = 0.0
+            ri, rj = L[col, i], L[col, i + 1]
+            L[col, i] = cs * ri + sn * rj
+            L[col, i + 1] = -sn * ri + cs * rj
+        L[i, i + 1] = 0.0
+        for t in range(n):
+            qi, qj = Q[i, t], Q[i + 1, t]
+            Q[i, t] = cs * qi + sn * qj
+            Q[i + 1, t] = -sn * qi + cs * qj
 
 
 @njit(cache=True)
-def _affine_min(R, k, on_a):
+def _affine_min(L, k, on_a):
     """Weights y minimising ||sum_A y a - sum_B y b|| over the corral with each side summing to 1 (no sign bound).
 
     With H = R'R the corral's Gram matrix plus c^2 E'E (constant on the constraints), y = H^-1 E' mu, where
-    mu solves (E H^-1 E') mu = (1, 1): two triangular solves with R and a 2x2 system.
+    mu solves (E H^-1 E') mu = (1, 1): two triangular solves and a 2x2 system.
     """
     ua = np.zeros(k)
     ub = np.zeros(k)
+    for i in range(k):        # R'U = E', i.e. L U = E' (loops, not slices: no temporaries)
+        sa = 1.0 if on_a[i] else 0.0
+        sb = 1.0 - sa
+        for t in range(i):
+            sa -= L[i, t] * ua[t]
+            sb -= L[i, t] * ub[t]
+        ua[i] = sa / L[i, i]
+        ub[i] = sb / L[i, i]
+    h00 = h01 = h11 = 0.0
     for i in range(k):
-        if on_a[i]:
-            ua[i] = 1.0
-        else:
-            ub[i] = 1.0
-    for t in range(k):        # R'U = E', by columns of R' (rows of R are contiguous)
-        ua[t] /= R[t, t]
-        ub[t] /= R[t, t]
-        fa, fb = ua[t], ub[t]
-        for i in range(t + 1, k):
-            ua[i] -= R[t, i] * fa
-            ub[i] -= R[t, i] * fb
-    h00, h01, h11 = ua @ ua, ua @ ub, ub @ ub
+        h00 += ua[i] * ua[i]
+        h01 += ua[i] * ub[i]
+        h11 += ub[i] * ub[i]
     det = h00 * h11 - h01 * h01
-    w = ua * ((h11 - h01) / det) + ub * ((h00 - h01) / det)
+    m0, m1 = (h11 - h01) / det, (h00 - h01) / det
+    w = np.empty(k)
+    for i in range(k):
+        w[i] = ua[i] * m0 + ub[i] * m1
     y = np.zeros(k)
-    for i in range(k - 1, -1, -1):   # R y = w
-        s = w[i]
-        for t in range(i + 1, k):
-            s -= R[i, t] * y[t]
-        y[i] = s / R[i, i]
+    for i in range(k - 1, -1, -1):   # R y = w, i.e. L'y = w, by rows of L
+        y[i] = w[i] / L[i, i]
+        for t in range(i):
+            w[t] -= y[i] * L[i, t]
     return y
 
 
 @njit(cache=True)
-def _wolfe(S, n_a, c, corral, k, x, Q, R, rtol, atol, touch, max_iter):
+def _wolfe(S, n_a, c, corral, k, x, Q, L, rtol, atol, touch, max_iter):
     """Wolfe's method on the points S (A = the first n_a), from a corral of k points (indices into S, weights x > 0
-    summing to 1 on each side, factors Q, R of their columns), all updated in place.
+    summing to 1 on each side, factors Q, L of their columns), all updated in place.
 
     Stops when the bounds over S agree to rtol (or atol), when ||z|| <= touch, when no point improves, or after
     max_iter points were added. Returns (k, points added).
@@ -294,6 +297,7 @@ def _wolfe(S, n_a, c, corral, k, x, Q, R, rtol, atol, touch, max_iter):
     d = S.shape[1]
     v = np.zeros(d + 2)
     on_a = np.zeros(d + 2, np.bool_)
+    z = np.zeros(d)
     it = 0
     while it < max_iter:
         # Minor cycle: move to the corral's affine minimum, or as far towards it as the weights stay >= 0, dropping
@@ -301,7 +305,7 @@ def _wolfe(S, n_a, c, corral, k, x, Q, R, rtol, atol, touch, max_iter):
         while True:
             for i in range(k):
                 on_a[i] = corral[i] < n_a
-            y = _affine_min(R, k, on_a)
+            y = _affine_min(L, k, on_a)
             if y.min() > 0:
                 x[:k] = y
                 break
@@ -316,13 +320,16 @@ def _wolfe(S, n_a, c, corral, k, x, Q, R, rtol, atol, touch, max_iter):
                     first = i
             for i in range(k - 1, -1, -1):
                 if x[i] <= 0 or i == first:
-                    _qr_delete(Q, R, k, i)
+                    _qr_delete(Q, L, k, i)
                     corral[i:k - 1] = corral[i + 1:k].copy()
                     x[i:k - 1] = x[i + 1:k].copy()
                     k -= 1
-        z = np.zeros(d)
+        z[:] = 0.0
         for i in range(k):
-            z += (x[i] if corral[i] < n_a else -x[i]) * S[corral[i]]
+            weight = x[i] if corral[i] < n_a else -x[i]
+            row = S[corral[i]]
+            for t in range(d):
+                z[t] += weight * row[t]
         g = S @ z
         norm_z = np.sqrt(z @ z)
         if norm_z <= touch:
@@ -343,7 +350,7 @@ def _wolfe(S, n_a, c, corral, k, x, Q, R, rtol, atol, touch, max_iter):
         if max(gain_a, gain_b) <= 1e-15 * norm_z * norm_z or k >= d + 2 or (corral[:k] == p).any():
             break        # nothing improves to rounding
         _corral_column(S, p, n_a, c, v)
-        if not _qr_append(Q, R, k, v):
+        if not _qr_append(Q, L, k, v):
             break
         corral[k] = p
         x[k] = 0.0
@@ -353,14 +360,14 @@ def _wolfe(S, n_a, c, corral, k, x, Q, R, rtol, atol, touch, max_iter):
 
 
 @njit(cache=True)
-def _factor_corral(S, n_a, c, weights, corral, x, Q, R):
+def _factor_corral(S, n_a, c, weights, corral, x, Q, L):
     """Factor the columns of the points of S one by one, skipping those in the span of the earlier ones; their
     weights, renormalised on each side, start the corral. Returns its size."""
     v = np.zeros(S.shape[1] + 2)
     k = 0
     for p in range(len(S)):
         _corral_column(S, p, n_a, c, v)
-        if _qr_append(Q, R, k, v):
+        if _qr_append(Q, L, k, v):
             corral[k] = p
             x[k] = weights[p]
             k += 1
@@ -370,7 +377,7 @@ def _factor_corral(S, n_a, c, weights, corral, x, Q, R):
     return k
 
 
-def _start_corral(S, n_a, c, weights, corral, x, Q, R):
+def _start_corral(S, n_a, c, weights, corral, x, Q, L):
     """`_factor_corral`, by one LAPACK QR when the columns are independent (usually: up to d + 2 of them)."""
     m, d = S.shape
     if m <= d + 2:
@@ -380,10 +387,10 @@ def _start_corral(S, n_a, c, weights, corral, x, Q, R):
         columns[d], columns[d + 1] = c * (np.arange(m) < n_a), c * (np.arange(m) >= n_a)
         q, r = np.linalg.qr(columns)
         if (np.abs(np.diag(r)) > 1e-10 * np.linalg.norm(columns, axis=0)).all():
-            Q[:m], R[:m, :m], corral[:m] = q.T, r, np.arange(m)
+            Q[:m], L[:m, :m], corral[:m] = q.T, r.T, np.arange(m)
             x[:n_a], x[n_a:m] = weights[:n_a] / weights[:n_a].sum(), weights[n_a:] / weights[n_a:].sum()
             return m
-    return _factor_corral(S, n_a, c, weights, corral, x, Q, R)
+    return _factor_corral(S, n_a, c, weights, corral, x, Q, L)
 
 
 def _finish(S: np.ndarray, n_a: int, alpha: np.ndarray, rtol: float, atol: float, add: int = 50, rounds: int = 100,
@@ -402,16 +409,16 @@ def _finish(S: np.ndarray, n_a: int, alpha: np.ndarray, rtol: float, atol: float
     scale = max(float(np.abs(S).max()), 1e-12)
     touch = TOUCH_RTOL * scale
     c = float(np.sqrt((S * S).sum(1).max())) or 1.0
-    Q, R = np.zeros((d + 2, d + 2)), np.zeros((d + 2, d + 2))
+    Q, L = np.zeros((d + 2, d + 2)), np.zeros((d + 2, d + 2))
     corral, x = np.zeros(d + 2, np.int64), np.zeros(d + 2)
     work = np.flatnonzero(alpha > 0)
     S_work, n_a_work = np.ascontiguousarray(S[work]), int((work < n_a).sum())
-    k = _start_corral(S_work, n_a_work, c, alpha[work], corral, x, Q, R)
+    k = _start_corral(S_work, n_a_work, c, alpha[work], corral, x, Q, L)
     best = _bounds(S, n_a, alpha)
     for _ in range(rounds):
         if _converged(*best, rtol, atol) or (separate and (best[1] > 0 or best[0] <= touch)):
             break
-        k, _ = _wolfe(S_work, n_a_work, c, corral, k, x, Q, R, rtol, atol, touch, 10 * d)
+        k, _ = _wolfe(S_work, n_a_work, c, corral, k, x, Q, L, rtol, atol, touch, 10 * d)
         ids = work[corral[:k]]
         trial = np.zeros(n)
         trial[ids] = x[:k]
