@@ -299,6 +299,7 @@ def _wolfe(S, n_a, c, corral, k, x, Q, L, rtol, atol, touch, max_iter):
     on_a = np.zeros(d + 2, np.bool_)
     z = np.zeros(d)
     it = 0
+    first = 0
     while it < max_iter:
         # Minor cycle: move to the corral's affine minimum, or as far towards it as the weights stay >= 0, dropping
         # the points whose weight reaches 0, until the affine minimum has positive weights.
@@ -309,13 +310,19 @@ def _wolfe(S, n_a, c, corral, k, x, Q, L, rtol, atol, touch, max_iter):
             if y.min() > 0:
                 x[:k] = y
                 break
-            theta = 1.0
+            # The step stops where the first weight reaches 0; that point leaves, with any other at 0. (All-NaN
+            # weights, from rounding, stop nothing: then the last corral stands.)
+            theta, first = 1.0, -1
             for i in range(k):
-                if y[i] <= 0 and x[i] - y[i] > 0:
-                    theta = min(theta, x[i] / (x[i] - y[i]))
+                if y[i] <= 0:
+                    first = 0
+                    if x[i] - y[i] > 0:
+                        theta = min(theta, x[i] / (x[i] - y[i]))
+            if first < 0:
+                break
             first = -1
             for i in range(k):
-                x[i] = x[i] + theta * (y[i] - x[i])
+                x[i] += theta * (y[i] - x[i])
                 if y[i] <= 0 and (first < 0 or x[i] < x[first]):
                     first = i
             for i in range(k - 1, -1, -1):
@@ -324,6 +331,8 @@ def _wolfe(S, n_a, c, corral, k, x, Q, L, rtol, atol, touch, max_iter):
                     corral[i:k - 1] = corral[i + 1:k].copy()
                     x[i:k - 1] = x[i + 1:k].copy()
                     k -= 1
+        if first < 0 and not y.min() > 0:
+            break
         z[:] = 0.0
         for i in range(k):
             weight = x[i] if corral[i] < n_a else -x[i]
