@@ -70,6 +70,30 @@ def test_wolfe_finish_agrees_with_mdm(d, n, shift):
     assert np.linalg.norm(alpha[:n] @ S[:n] - alpha[n:] @ S[n:]) == pytest.approx(upper, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize("budget", [10**6, 64 * 3 * 30])
+def test_kept_centroid_projections_match_a_fresh_product(budget):
+    # The forward pass's kept projections, with room for every column or (64 columns of 30 points per label) with
+    # eviction and the direct product for questions larger than the table, against p.c_k - p.c_new computed afresh.
+    from closerlook.directprobe import _CentroidProjections
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 4))
+    codes = np.repeat([0, 1, 2], 30)
+    centroids = rng.standard_normal((300, 4))
+    kept = _CentroidProjections(X, codes, [0, 1, 2], budget=budget)
+    for question in range(60):
+        lab = question % 3
+        new = rng.choice(np.flatnonzero(codes == lab), size=7, replace=False)
+        ids = rng.choice(300, size=100 if question % 10 == 9 else 20, replace=False)
+        self_term = X[new] @ X[new].mean(0)
+        expected = (X[new] @ centroids[ids].T - self_term[:, None]).max(0)
+        np.testing.assert_allclose(kept.top(lab, new, self_term, ids, centroids[ids]), expected, rtol=1e-12)
+        if question % 5 == 4:
+            kept.forget(*ids[:3].tolist())
+    for lab in range(3):
+        held = kept.holder[lab][kept.holder[lab] >= 0]
+        assert sorted(held.tolist()) == sorted(kept.column_of[lab])
+
+
 def test_xor_gives_three_clusters():
     X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
     y = np.array(["a", "a", "b", "b"])

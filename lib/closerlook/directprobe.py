@@ -15,14 +15,14 @@ The outcome is that of the authors' code (github.com/utahnlp/DirectProbe), reach
 3. Rebuild the state before it and go forward: take the closest same-label pair; merge it only if the merged
    cluster's hull meets no other-label hull, else drop that pair for good, until no pair is left.
 
-Hull questions go to ``hulls.py`` (bounding spheres, separating-hyperplane certificates, nearest points by Wolfe's
-minimum-norm-point method, HiGHS for the rest). Most questions are about clusters that differ by a few points from clusters asked
-about before, so the directions that separated earlier pairs of a label pair are tried first (every point's
-projection on them is kept: a lookup), and the LP of a label pair is kept between questions
+Hull questions go to ``hulls.py`` (bounding spheres, separating-hyperplane certificates, nearest points by
+Wolfe's minimum-norm-point method, HiGHS for the rest). Most questions are about clusters that differ by a few
+points from clusters asked about before, so the directions that separated earlier pairs of a label pair are tried
+first (every point's projection on them is kept: a lookup), and the LP of a label pair is kept between questions
 (``hulls.WarmSeparator``) for those that the nearest points leave open.
 Memory stays O(n x d) plus what one pair of clusters needs: nearest same-label neighbours are cached per cluster
-(never a table of n^2 pairs), and each overlapping label pair keeps float32 projections of its points on at most 32
-directions.
+(never a table of n^2 pairs), each overlapping label pair keeps float32 projections of its points on at most 32
+directions, and the forward pass keeps projections on other-label centroids within as many numbers as X holds.
 """
 from __future__ import annotations
 
@@ -258,42 +258,60 @@ class _CentroidProjections:
     it (hundreds), and the costly side is max over the new cluster's points p of p.(c_k - c_new): a matrix product
     per candidate. p.c_k does not depend on the candidate, and a cluster's centroid never changes (a merge makes a
     new cluster), so the column of p.c_k over the label's points is computed once per cluster and gathered after.
+
+    Memory is bounded: the columns of all labels together hold at most `budget` numbers (default: as many as X),
+    the least recently used column makes room, and a merged-away cluster's column is freed at once.
     """
 
-    def __init__(self, X, codes, labels):
+    def __init__(self, X, codes, labels, budget: int | None = None):
         self.X = X
+        budget = X.size if budget is None else budget
         self.pos = np.full(len(X), -1)             # point -> its row in its label's table
-        self.points: dict[int, np.ndarray] = {}
-        self.label_X: dict[int, np.ndarray] = {}
-        self.table: dict[int, np.ndarray] = {}     # label -> (its points, cluster ids) projections
-        self.have: dict[int, np.ndarray] = {}
+        self.label_X, self.table, self.column_of, self.holder, self.last_used = {}, {}, {}, {}, {}
         for lab in labels:
             points = np.flatnonzero(codes == lab)
-            self.points[lab] = points
-            self.label_X[lab] = X[points]
             self.pos[points] = np.arange(len(points))
-            self.table[lab] = np.zeros((len(points), 0))
-            self.have[lab] = np.zeros(0, bool)
+            self.label_X[lab] = X[points]
+            width = max(64, budget // (len(labels) * len(points)))
+            self.table[lab] = np.empty((len(points), width))
+            self.column_of[lab] = {}                     # cluster -> its column
+            self.holder[lab] = np.full(width, -1)        # column -> its cluster
+            self.last_used[lab] = np.zeros(width, dtype=np.int64)
+        self.clock = 0
         self.own: dict[int, np.ndarray] = {}      # cluster -> its points' projections on its own centroid
 
     def top(self, lab: int, new: np.ndarray, self_term: np.ndarray, ids: np.ndarray, centroids: np.ndarray):
         """max over the points p of `new` (label lab) of p.c_k - self_term[p], for the clusters `ids`."""
-        if ids.max() >= len(self.have[lab]):
-            width = 2 * int(ids.max()) + 2
-            grown = np.zeros((len(self.points[lab]), width))
-            grown[:, :len(self.have[lab])] = self.table[lab]
-            self.table[lab] = grown
-            self.have[lab] = np.r_[self.have[lab], np.zeros(width - len(self.have[lab]), bool)]
-        need = ids[~self.have[lab][ids]]
+        column_of, holder, last_used = self.column_of[lab], self.holder[lab], self.last_used[lab]
+        self.clock += 1
+        columns = np.array([column_of.get(int(k), -1) for k in ids], dtype=np.int64)
+        kept = columns >= 0
+        last_used[columns[kept]] = self.clock
+        need = np.flatnonzero(~kept)
+        if len(need) > len(holder) - kept.sum():    # more than the table holds: compute them all
+            P = self.label_X[lab][self.pos[new]]
+            return (P @ centroids.T - self_term[:, None]).max(0)
         if len(need):
-            self.table[lab][:, need] = self.label_X[lab] @ centroids[np.isin(ids, need)].T
-            self.have[lab][need] = True
-        return _max_gathered(self.table[lab], self.pos[new], ids, self_term)
+            free = np.argsort(last_used, kind="stable")[:len(need)]    # none of them used by this question
+            for k in holder[free][holder[free] >= 0]:
+                del column_of[int(k)]
+            self.table[lab][:, free] = self.label_X[lab] @ centroids[need].T
+            holder[free], last_used[free], columns[need] = ids[need], self.clock, free
+            column_of.update(zip(ids[need].tolist(), free.tolist()))
+        return _max_gathered(self.table[lab], self.pos[new], columns, self_term)
 
     def own_projections(self, k: int, members: np.ndarray, centroid: np.ndarray) -> np.ndarray:
         if k not in self.own:
             self.own[k] = self.X[members] @ centroid
         return self.own[k]
+
+    def forget(self, *clusters: int):
+        """Clusters merged away: free what was kept for them."""
+        for k in clusters:
+            self.own.pop(k, None)
+            for lab, column_of in self.column_of.items():
+                if (column := column_of.pop(k, None)) is not None:
+                    self.holder[lab][column], self.last_used[lab][column] = -1, 0
 
 
 class _Clusters:
@@ -618,6 +636,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
                 refused += 1
             else:
                 clusters.merge(a, b)
+                projections.forget(a, b)
                 merged += 1
                 bar.update()
         bar.close()

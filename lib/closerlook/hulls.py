@@ -11,9 +11,9 @@ exact route:
 
 Hull-to-hull distance is the nearest-point problem min ||A'l - B'm|| over the two simplices, solved by the
 Mitchell-Demyanov-Malozemov (MDM) algorithm on the pair's Gram matrix, finished exactly by Wolfe's
-minimum-norm-point method on the points MDM found to matter. Every iterate z gives an upper bound ||z|| and the hyperplane with normal z a lower
-bound (min_A z.a - max_B z.b) / ||z||, so the answer is certified to a relative tolerance. The inner loops are
-compiled with numba.
+minimum-norm-point method on the points MDM found to matter (large pairs go to Wolfe's method first). Every iterate
+z gives an upper bound ||z|| and the hyperplane with normal z a lower bound (min_A z.a - max_B z.b) / ||z||, so the
+answer is certified to a relative tolerance. The inner loops are compiled with numba.
 """
 from __future__ import annotations
 
