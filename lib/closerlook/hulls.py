@@ -149,10 +149,13 @@ def _start_weights(n_a: int, n_b: int) -> np.ndarray:
     return np.concatenate([np.full(n_a, 1.0 / n_a), np.full(n_b, 1.0 / n_b)])
 
 
-def _nearest_to_other_centroid(A: np.ndarray, B: np.ndarray) -> tuple[int, int]:
-    """The point of A nearest B's centroid and the point of B nearest A's (indices): where nearest-point searches
-    start."""
-    return int(np.argmin(((A - B.mean(0)) ** 2).sum(1))), int(np.argmin(((B - A.mean(0)) ** 2).sum(1)))
+def _nearest_to_other_centroid(A: np.ndarray, B: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The k points of A nearest B's centroid and the k points of B nearest A's (indices, nearest first): where
+    nearest-point searches and LP working sets start."""
+    to_b, to_a = ((A - B.mean(0)) ** 2).sum(1), ((B - A.mean(0)) ** 2).sum(1)
+    if k == 1:
+        return np.array([np.argmin(to_b)]), np.array([np.argmin(to_a)])
+    return np.argsort(to_b)[:k], np.argsort(to_a)[:k]
 
 
 def _centered(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -299,7 +302,7 @@ def _wolfe(S, n_a, c, corral, k, x, Q, L, rtol, atol, touch, max_iter):
     on_a = np.zeros(d + 2, np.bool_)
     z = np.zeros(d)
     it = 0
-    first = 0
+    stalled = False
     while it < max_iter:
         # Minor cycle: move to the corral's affine minimum, or as far towards it as the weights stay >= 0, dropping
         # the points whose weight reaches 0, until the affine minimum has positive weights.
@@ -310,16 +313,14 @@ def _wolfe(S, n_a, c, corral, k, x, Q, L, rtol, atol, touch, max_iter):
             if y.min() > 0:
                 x[:k] = y
                 break
-            # The step stops where the first weight reaches 0; that point leaves, with any other at 0. (All-NaN
-            # weights, from rounding, stop nothing: then the last corral stands.)
-            theta, first = 1.0, -1
-            for i in range(k):
-                if y[i] <= 0:
-                    first = 0
-                    if x[i] - y[i] > 0:
-                        theta = min(theta, x[i] / (x[i] - y[i]))
-            if first < 0:
+            if not (y <= 0).any():
+                stalled = True      # NaN weights (rounding): the last corral stands
                 break
+            # The step stops where the first weight reaches 0; that point leaves, with any other at 0.
+            theta = 1.0
+            for i in range(k):
+                if y[i] <= 0 and x[i] - y[i] > 0:
+                    theta = min(theta, x[i] / (x[i] - y[i]))
             first = -1
             for i in range(k):
                 x[i] += theta * (y[i] - x[i])
@@ -331,7 +332,7 @@ def _wolfe(S, n_a, c, corral, k, x, Q, L, rtol, atol, touch, max_iter):
                     corral[i:k - 1] = corral[i + 1:k].copy()
                     x[i:k - 1] = x[i + 1:k].copy()
                     k -= 1
-        if first < 0 and not y.min() > 0:
+        if stalled:
             break
         z[:] = 0.0
         for i in range(k):
@@ -512,11 +513,6 @@ def _separating_hyperplane(A: np.ndarray, B: np.ndarray):
     raise RuntimeError(f"HiGHS could not decide separability: {res.message}")
 
 
-def _first_working_sets(A: np.ndarray, B: np.ndarray, k: int):
-    """The k points of A nearest B's centroid and the k points of B nearest A's (indices)."""
-    return np.argsort(((A - B.mean(0)) ** 2).sum(1))[:k], np.argsort(((B - A.mean(0)) ** 2).sum(1))[:k]
-
-
 def _violations(A: np.ndarray, B: np.ndarray, w: np.ndarray, b: float, in_a: np.ndarray, in_b: np.ndarray, k: int):
     """Points outside the working sets (masks in_a, in_b) that w.x + b gets wrong, worst first, up to k per side."""
     # w.x + b stays within the LP's tolerance of +-1 on the working sets; elsewhere it must clear 0 by as much.
@@ -545,7 +541,7 @@ def lp_separating_direction(A: np.ndarray, B: np.ndarray, working_set: int = 200
         return None if plane is None else -plane[0]
     in_a = np.zeros(len(A), bool)
     in_b = np.zeros(len(B), bool)
-    first_a, first_b = _first_working_sets(A, B, working_set)
+    first_a, first_b = _nearest_to_other_centroid(A, B, working_set)
     in_a[first_a] = in_b[first_b] = True
     if start is not None:
         in_a |= start[0]
@@ -660,7 +656,7 @@ class WarmSeparator:
             self.saved = None     # the saved basis no longer matches the rows
         A, B = self.X[a], self.X[b]
         if not len(self.rows):
-            first_a, first_b = _first_working_sets(A, B, self.working_set)
+            first_a, first_b = _nearest_to_other_centroid(A, B, self.working_set)
             self._add(a[first_a], True)
             self._add(b[first_b], False)
         d = A.shape[1]
