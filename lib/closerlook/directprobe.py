@@ -62,45 +62,69 @@ def _validate(X, y=None, min_labels=2):
     return X.astype(np.float64), y
 
 
+class _KeptColumns:
+    """The projections of a fixed set of points (rows of X) on up to `width` vectors, one column each: a new vector
+    takes a free column, else the least recently used one. `pos` maps a point of X to its row.
+
+    keep_rows keeps a copy of the points, for tables that take new columns often.
+    """
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray, width: int, dtype=np.float64, keep_rows: bool = False):
+        self.X, self.rows = X, rows
+        self.points = X[rows] if keep_rows else None
+        self.pos = np.full(len(X), -1)
+        self.pos[rows] = np.arange(len(rows))
+        self.P = np.empty((len(rows), width), dtype)
+        self.last_used = np.full(width, -1, dtype=np.int64)   # -1: free
+        self.clock = 0
+
+    def tick(self):
+        self.clock += 1
+
+    def use(self, columns):
+        self.last_used[columns] = self.clock
+
+    def put(self, vectors: np.ndarray) -> np.ndarray:
+        """Columns for the rows of `vectors`: free ones first, then the least recently used."""
+        columns = np.argsort(self.last_used, kind="stable")[:len(vectors)]
+        points = self.points if self.points is not None else self.X[self.rows]
+        self.P[:, columns] = points @ vectors.T
+        self.last_used[columns] = self.clock
+        return columns
+
+    def free(self, columns):
+        self.last_used[columns] = -1
+
+
 class _Directions:
     """Directions that separated earlier clusters of one label pair, with the projection of every point of the two
     labels on each: whether one of them separates two clusters is then a lookup, not a matrix product."""
 
     def __init__(self, X: np.ndarray, rows: np.ndarray, keep: int):
-        self.X, self.rows, self.keep = X, rows, keep
-        self.pos = np.full(len(X), -1)
-        self.pos[rows] = np.arange(len(rows))
-        self.W = np.empty((0, X.shape[1]))
+        self.X = X
         # float32 halves the memory; a separation is trusted only with a margin that float32 rounding cannot undo.
-        self.P = np.empty((len(rows), 0), np.float32)
-        self.last_used = np.empty(0)
-        self.clock = 0
+        self.kept = _KeptColumns(X, rows, keep, np.float32)
+        self.W = np.zeros((keep, X.shape[1]))
 
     def find(self, a: np.ndarray, b: np.ndarray):
         """A kept direction w with max(X[a] @ w) < min(X[b] @ w), or None."""
-        if not len(self.W):
+        kept = self.kept
+        held = kept.last_used >= 0
+        if not held.any():
             return None
-        pa, pb = self.P[self.pos[a]], self.P[self.pos[b]]
-        top, bottom = pa.max(0), pb.min(0)
-        self.clock += 1
-        for j in np.flatnonzero(top < bottom):
+        top, bottom = kept.P[kept.pos[a]].max(0), kept.P[kept.pos[b]].min(0)
+        kept.tick()
+        for j in np.flatnonzero((top < bottom) & held):
             # Each float32 value is within 2^-24 of its float64 projection (relative).
             scale = max(abs(float(top[j])), abs(float(bottom[j])))
             if bottom[j] - top[j] > 2.0 ** -22 * scale or (self.X[a] @ self.W[j]).max() < (self.X[b] @ self.W[j]).min():
-                self.last_used[j] = self.clock
+                kept.use(j)
                 return self.W[j]
         return None
 
     def add(self, w: np.ndarray):
-        column = (self.X[self.rows] @ w).astype(np.float32)
-        self.clock += 1
-        if len(self.W) < self.keep:
-            self.W = np.vstack([self.W, w[None, :]])
-            self.P = np.column_stack([self.P, column])
-            self.last_used = np.r_[self.last_used, self.clock]
-        else:   # replace the least recently useful
-            j = int(np.argmin(self.last_used))
-            self.W[j], self.P[:, j], self.last_used[j] = w, column, self.clock
+        self.kept.tick()
+        self.W[self.kept.put(w[None, :])[0]] = w
 
 
 class _HullOracle:
@@ -266,39 +290,33 @@ class _CentroidProjections:
     def __init__(self, X, codes, labels, budget: int | None = None):
         self.X = X
         budget = X.size if budget is None else budget
-        self.pos = np.full(len(X), -1)             # point -> its row in its label's table
-        self.label_X, self.table, self.column_of, self.holder, self.last_used = {}, {}, {}, {}, {}
+        self.kept: dict[int, _KeptColumns] = {}        # label -> its points' projections on cluster centroids
+        self.column_of: dict[int, dict[int, int]] = {}  # label -> cluster -> its column
+        self.holder: dict[int, np.ndarray] = {}         # label -> column -> its cluster
         for lab in labels:
             points = np.flatnonzero(codes == lab)
-            self.pos[points] = np.arange(len(points))
-            self.label_X[lab] = X[points]
             width = max(64, budget // (len(labels) * len(points)))
-            self.table[lab] = np.empty((len(points), width))
-            self.column_of[lab] = {}                     # cluster -> its column
-            self.holder[lab] = np.full(width, -1)        # column -> its cluster
-            self.last_used[lab] = np.zeros(width, dtype=np.int64)
-        self.clock = 0
+            self.kept[lab] = _KeptColumns(X, points, width, keep_rows=True)
+            self.column_of[lab], self.holder[lab] = {}, np.full(width, -1)
         self.own: dict[int, np.ndarray] = {}      # cluster -> its points' projections on its own centroid
 
     def top(self, lab: int, new: np.ndarray, self_term: np.ndarray, ids: np.ndarray, centroids: np.ndarray):
         """max over the points p of `new` (label lab) of p.c_k - self_term[p], for the clusters `ids`."""
-        column_of, holder, last_used = self.column_of[lab], self.holder[lab], self.last_used[lab]
-        self.clock += 1
+        kept, column_of, holder = self.kept[lab], self.column_of[lab], self.holder[lab]
+        kept.tick()
         columns = np.array([column_of.get(int(k), -1) for k in ids], dtype=np.int64)
-        kept = columns >= 0
-        last_used[columns[kept]] = self.clock
-        need = np.flatnonzero(~kept)
-        if len(need) > len(holder) - kept.sum():    # more than the table holds: compute them all
-            P = self.label_X[lab][self.pos[new]]
-            return (P @ centroids.T - self_term[:, None]).max(0)
+        held = columns >= 0
+        kept.use(columns[held])
+        need = np.flatnonzero(~held)
+        if len(need) > len(holder) - held.sum():    # more than the table holds: compute them all
+            return (kept.points[kept.pos[new]] @ centroids.T - self_term[:, None]).max(0)
         if len(need):
-            free = np.argsort(last_used, kind="stable")[:len(need)]    # none of them used by this question
+            free = kept.put(centroids[need])         # none of them used by this question
             for k in holder[free][holder[free] >= 0]:
                 del column_of[int(k)]
-            self.table[lab][:, free] = self.label_X[lab] @ centroids[need].T
-            holder[free], last_used[free], columns[need] = ids[need], self.clock, free
+            holder[free], columns[need] = ids[need], free
             column_of.update(zip(ids[need].tolist(), free.tolist()))
-        return _max_gathered(self.table[lab], self.pos[new], columns, self_term)
+        return _max_gathered(kept.P, kept.pos[new], columns, self_term)
 
     def own_projections(self, k: int, members: np.ndarray, centroid: np.ndarray) -> np.ndarray:
         if k not in self.own:
@@ -311,7 +329,8 @@ class _CentroidProjections:
             self.own.pop(k, None)
             for lab, column_of in self.column_of.items():
                 if (column := column_of.pop(k, None)) is not None:
-                    self.holder[lab][column], self.last_used[lab][column] = -1, 0
+                    self.holder[lab][column] = -1
+                    self.kept[lab].free(column)
 
 
 class _Clusters:
