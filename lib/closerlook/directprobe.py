@@ -370,13 +370,14 @@ class _Clusters:
             fill = {"nn": -1, "nnd": np.inf, "slot": -1}.get(name, 0)
             setattr(self, name, np.concatenate([a, np.full((len(a),) + a.shape[1:], fill, dtype=a.dtype)]))
 
-    def _add(self, m: np.ndarray, parts=None) -> int:
-        """A new cluster of points m; `parts` = (a, b) when it is the merge of clusters a and b."""
+    def _add(self, m: np.ndarray, parts=None, centroid=None) -> int:
+        """A new cluster of points m; `parts` = (a, b) when it is the merge of clusters a and b, `centroid` the mean
+        of X[m] when the caller has it."""
         c = len(self.members)
         if c >= len(self.radius):
             self._grow()
-        pts = self.X[m]
-        cen = pts.mean(0)
+        pts = self.X[m] if parts is None or centroid is None else None
+        cen = pts.mean(0) if centroid is None else centroid
         self.members.append(m)
         self.owner[m] = c
         self.centroid[c] = cen
@@ -430,13 +431,16 @@ class _Clusters:
                 return c, int(self.nn[c])
             self._find_nn(c)
 
-    def merge(self, a: int, b: int) -> int:
+    def merge(self, a: int, b: int, members=None, centroid=None) -> int:
+        """Merge clusters a and b; `members`, `centroid`: their concatenated points and its mean, when known."""
         lab = int(self.label[a])
         block = self.blocks[lab]
         block.remove(a, self.slot)
         block.remove(b, self.slot)
         self.nnd[[a, b]] = np.inf
-        c = self._add(np.concatenate([self.members[a], self.members[b]]), parts=(a, b))
+        if members is None:
+            members = np.concatenate([self.members[a], self.members[b]])
+        c = self._add(members, parts=(a, b), centroid=centroid)
         if block.live > 1:
             dist = self._dist(np.array([c]), block)[0]
             dist[self.slot[c]] = np.inf
@@ -646,15 +650,20 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
             a, b = pair
             owner_a, owner_b = clusters.owner[refused_points[:refused, 0]], clusters.owner[refused_points[:refused, 1]]
             known = bool((((owner_a == a) | (owner_a == b)) & ((owner_b == a) | (owner_b == b))).any())
-            new = np.concatenate([clusters.members[a], clusters.members[b]])
-            if known or self._meets_other_label(X, codes, clusters, new, overlapping, projections):
+            refuse = known
+            if not known:
+                new = np.concatenate([clusters.members[a], clusters.members[b]])
+                pts = X[new]
+                cen = pts.mean(0)    # the merged cluster's centroid, as `_Clusters.merge` would compute it
+                refuse = self._meets_other_label(X, codes, clusters, new, pts, cen, overlapping, projections)
+            if refuse:
                 clusters.refuse(a, b)
                 if refused == len(refused_points):
                     refused_points = np.concatenate([refused_points, np.empty_like(refused_points)])
                 refused_points[refused] = clusters.members[a][0], clusters.members[b][0]
                 refused += 1
             else:
-                clusters.merge(a, b)
+                clusters.merge(a, b, new, cen)
                 projections.forget(a, b)
                 merged += 1
                 bar.update()
@@ -662,10 +671,8 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         self.history_.update(forward_start_clusters=len(members), forward_merges=merged, forward_refusals=refused)
         return [clusters.members[c] for c in clusters.active]
 
-    def _meets_other_label(self, X, codes, clusters, new, overlapping, projections):
+    def _meets_other_label(self, X, codes, clusters, new, pts, cen, overlapping, projections):
         lab = int(codes[new[0]])
-        pts = X[new]
-        cen = pts.mean(0)
         rad = np.sqrt(((pts - cen) ** 2).sum(1).max())
         self_term = pts @ cen
         for other, block in clusters.blocks.items():
