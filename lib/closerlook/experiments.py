@@ -75,16 +75,31 @@ def original(params, label: str, task: str, layer="last") -> tuple[np.ndarray, n
                 represent(enc, test, layers=[layer], progress=False)[0])
 
 
-def finetuned_run(params, label: str, task: str) -> FinetuneRun:
-    """The model fine-tuned on `task` with the profile's settings (cached run)."""
+def finetune_config(params, label: str, seed: int | None = None) -> FinetuneConfig:
+    """The profile's fine-tuning settings for one model. The main run (seed None or the profile's seed) keeps
+    every snapshot at every dynamics layer; another seed keeps only the first and the last snapshot of the last
+    layer, which is all the seed intervals (§4.1, §4.3) read."""
     enc = encoder(params, label)
     ft = params["finetune"]
     epochs = ft["epochs"].get(label, ft["epochs"]["default"])
-    config = FinetuneConfig(lr=ft["lr"], warmup=ft["warmup"], batch_size=ft["batch_size"], epochs=epochs,
-                            snapshots=ft["snapshots"], seed=ft["seed"], layers=dynamics_layers(params, enc))
+    main = seed is None or seed == ft["seed"]
+    return FinetuneConfig(lr=ft["lr"], warmup=ft["warmup"], batch_size=ft["batch_size"], epochs=epochs,
+                          snapshots=ft["snapshots"] if main else 2, seed=ft["seed"] if main else seed,
+                          layers=dynamics_layers(params, enc) if main else [enc.n_layers])
+
+
+def fine_tuning_seeds(params) -> list[int]:
+    """The main seed first, then the profile's other seeds."""
+    ft = params["finetune"]
+    return [ft["seed"]] + [s for s in ft.get("seeds", []) if s != ft["seed"]]
+
+
+def finetuned_run(params, label: str, task: str, seed: int | None = None) -> FinetuneRun:
+    """The model fine-tuned on `task` with the profile's settings (cached run); `seed` picks a seed run."""
+    enc = encoder(params, label)
     train, test = task_data(params, task)
     with stage("fine-tuning"):
-        return finetune(enc, train, test, config, progress=True)
+        return finetune(enc, train, test, finetune_config(params, label, seed), progress=True)
 
 
 def finetuned(params, label: str, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:

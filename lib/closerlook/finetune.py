@@ -206,7 +206,7 @@ def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: Finetune
             correct += int((pred == y_test[rows]).sum())
     work.model.save_pretrained(tmp / "model", safe_serialization=True)
     work.tokenizer.save_pretrained(tmp / "model")
-    meta = {"task": train.task, "model": encoder.identity(), "config": dataclasses.asdict(config), "layers": layers,
+    meta = {"task": train.task, "model": {"name": encoder.name, **encoder.identity()}, "config": dataclasses.asdict(config), "layers": layers,
             "labels": label_set, "total_steps": total, "snapshot_steps": snapshot_steps,
             "snapshot_losses": snap_losses, "final_loss": snap_losses[-1],
             "head_test_accuracy": correct / len(test), "test_labels_unseen_in_train": int((~known).sum()),

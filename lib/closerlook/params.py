@@ -45,6 +45,9 @@ SCHEMA = {
         "epochs": {str: int},
         "snapshots": int,
         "seed": int,
+        # fine-tuning seeds behind the intervals of §4.1 and §4.3 (seed `seed` is the main run; the others keep
+        # only the first and last snapshot of the last layer, all these claims need)
+        "seeds": [int],
     },
     "directprobe": {
         "rate": float,

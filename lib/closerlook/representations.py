@@ -6,7 +6,7 @@ Stage 2 of the pipeline: (model, task, split) -> array of shape (layers, example
 - A word is the mean of its subword vectors; a DEP pair is concat(head word, dependent word);
   a TREC question is its [CLS] vector (position 0).
 - A sentence longer than the model's position limit is an error naming it, never cut silently.
-- Results are cached on disk by the model's identity (name + a fingerprint of its weights), the task,
+- Results are cached on disk by the model's identity (fingerprints of its weights and vocabulary), the task,
   the split and a hash of the examples, so a second call does not run the model.
 """
 from __future__ import annotations
@@ -108,7 +108,14 @@ class Encoder:
         return self._fingerprint
 
     def identity(self) -> dict:
-        return {"name": self.name, "fingerprint": self.fingerprint}
+        """What a cache entry depends on: the weights and the vocabulary, not the name the model was loaded by
+        (``default`` and ``all-MiniLM-L6-v2`` share every cache)."""
+        return {"fingerprint": self.fingerprint, "vocab": self.vocab_fingerprint}
+
+    @property
+    def vocab_fingerprint(self) -> str:
+        vocab = sorted(self.tokenizer.get_vocab().items())
+        return hashlib.sha256(json.dumps(vocab).encode()).hexdigest()[:16]
 
     # ------------------------------------------------------------------------------------------
 
