@@ -77,15 +77,15 @@ def original(params, label: str, task: str, layer="last") -> tuple[np.ndarray, n
 
 def finetune_config(params, label: str, seed: int | None = None) -> FinetuneConfig:
     """The profile's fine-tuning settings for one model. The main run (seed None or the profile's seed) keeps
-    every snapshot at every dynamics layer; another seed keeps only the first and the last snapshot of the last
-    layer, which is all the seed intervals (§4.1, §4.3) read."""
+    every snapshot; another seed keeps only the first and the last one (of the same layers), which is all that the
+    intervals over seeds read (before vs after fine-tuning)."""
     enc = encoder(params, label)
     ft = params["finetune"]
     epochs = ft["epochs"].get(label, ft["epochs"]["default"])
     main = seed is None or seed == ft["seed"]
     return FinetuneConfig(lr=ft["lr"], warmup=ft["warmup"], batch_size=ft["batch_size"], epochs=epochs,
                           snapshots=ft["snapshots"] if main else 2, seed=ft["seed"] if main else seed,
-                          layers=dynamics_layers(params, enc) if main else [enc.n_layers])
+                          layers=dynamics_layers(params, enc))
 
 
 def fine_tuning_seeds(params) -> list[int]:

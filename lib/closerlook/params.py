@@ -45,8 +45,8 @@ SCHEMA = {
         "epochs": {str: int},
         "snapshots": int,
         "seed": int,
-        # fine-tuning seeds behind the intervals of §4.1 and §4.3 (seed `seed` is the main run; the others keep
-        # only the first and last snapshot of the last layer, all these claims need)
+        # fine-tuning seeds behind the intervals over seeds (seed `seed` is the main run; the others keep only
+        # the first and the last snapshot, all that a before/after claim needs)
         "seeds": [int],
     },
     "directprobe": {
