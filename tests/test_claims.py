@@ -1,0 +1,107 @@
+"""The claims ledger on synthetic results: each of the three verdicts, and the interval rule behind them."""
+import numpy as np
+import pytest
+
+from closerlook import claims as C
+
+
+def _vectors(n_pairs, noise, seed):
+    """A train and a test distance vector whose correlation falls as `noise` grows."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(1, 5, n_pairs)
+    return base + rng.normal(0, 0.05, n_pairs), base + rng.normal(0, noise, n_pairs)
+
+
+def _drop_case(name, n_pairs, noise_before, noise_after, seeds=(0, 1, 2)):
+    """Train/test distance vectors before and after fine-tuning; the test set's noise sets each similarity."""
+    out = []
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        base = rng.uniform(1, 5, n_pairs)
+        train = base + rng.normal(0, 0.05, n_pairs)
+        before, after = base + rng.normal(0, noise_before, n_pairs), base + rng.normal(0, noise_after, n_pairs)
+        drop, low, high = C.bootstrap_pearson_drop(train, before, train, after)
+        out.append({"seed": s, "drop": drop, "low": low, "high": high})
+    return {"case": name, "seeds": out}
+
+
+def test_similarity_drop_yields_each_verdict():
+    clear = _drop_case("clear drop", 300, 0.1, 2.0)          # many pairs, a large drop: interval above 0
+    assert C.similarity_drops([clear]).verdict == C.HOLDS
+    assert C.similarity_drops([]).verdict == C.UNTESTABLE
+    # A small drop over few label pairs: every point estimate is above 0, but the bootstrap interval spans 0.
+    small = _drop_case("small drop", 6, 0.6, 0.9)
+    assert all(s["drop"] > 0 for s in small["seeds"]), small
+    assert any(s["low"] <= 0 for s in small["seeds"]), small
+    claim = C.similarity_drops([clear, small])
+    # Without the interval rule (a verdict read off the point estimates) this would say "holds".
+    assert claim.verdict == C.FAILS
+    assert "not supported" in claim.reason and "small drop" in claim.reason
+    rise = _drop_case("rise", 300, 2.0, 0.1)
+    assert C.similarity_drops([rise]).verdict == C.FAILS
+    assert "rises" in C.similarity_drops([rise]).reason
+
+
+def test_threshold_claim_needs_the_lower_end_above_the_threshold():
+    above = {"case": "layer 6", "r": 0.8, "low": 0.7, "high": 0.9}
+    near = {"case": "layer 4", "r": 0.56, "low": 0.45, "high": 0.66}   # point above 0.5, interval reaches it
+    held = C.higher_layers_correlated([above])
+    assert held.verdict == C.HOLDS and held.margin == pytest.approx(0.2)
+    failed = C.higher_layers_correlated([above, near])
+    assert failed.verdict == C.FAILS and "reaches 0.5" in failed.reason
+    assert failed.margin == pytest.approx(-0.05)
+    assert C.higher_layers_correlated([]).verdict == C.UNTESTABLE
+
+
+def test_seed_rule_every_seed_must_agree():
+    grows = {"task": "pos", "seeds": [{"seed": s, "change": {"NOUN": 0.3, "VERB": 0.2}} for s in range(3)]}
+    assert C.every_label_grows([grows]).verdict == C.HOLDS
+    one_seed_shrinks = {"task": "pos", "seeds": grows["seeds"][:2] + [{"seed": 2, "change": {"NOUN": 0.3, "VERB": -0.01}}]}
+    claim = C.every_label_grows([one_seed_shrinks])
+    assert claim.verdict == C.FAILS and "pos/VERB" in claim.reason
+    assert C.every_label_grows([]).verdict == C.UNTESTABLE
+
+
+def test_accuracy_and_hurt_claims():
+    cases = [{"case": f"m/{t}", "original": [80, 81, 80.5, 80.2, 80.8], "fine-tuned": [85, 86, 85.5, 85.1, 85.9]}
+             for t in "abcd"]
+    assert C.accuracy_improves(cases).verdict == C.HOLDS
+    flat = {"case": "m/e", "original": [80, 82, 81, 79, 83], "fine-tuned": [81, 80, 83, 80, 82]}
+    assert C.accuracy_improves(cases + [flat]).verdict == C.HOLDS          # one case may fail to improve
+    assert C.accuracy_improves(cases + [flat, dict(flat, case="m/f")]).verdict == C.FAILS
+    # No case hurts beyond its interval: the claim about the hurt case cannot be tested.
+    no_hurt = [{"case": "m/a", "gain": 1.0, "gain_high": 2.0, "similarity": 0.5}]
+    assert C.hurt_diverges_most(no_hurt).verdict == C.UNTESTABLE
+    hurt = no_hurt + [{"case": "m/b", "gain": -2.0, "gain_high": -1.0, "similarity": 0.3}]
+    assert C.hurt_diverges_most(hurt).verdict == C.HOLDS
+    hurt[0]["similarity"] = 0.1
+    assert C.hurt_diverges_most(hurt).verdict == C.FAILS
+
+
+def test_bootstrap_interval_covers_the_estimate_and_shrinks_with_pairs():
+    u, v = _vectors(20, 0.5, 0)
+    r, low, high = C.bootstrap_pearson(u, v)
+    assert low <= r <= high
+    U, V = _vectors(2000, 0.5, 0)
+    R, LOW, HIGH = C.bootstrap_pearson(U, V)
+    assert HIGH - LOW < (high - low) / 3
+    with pytest.raises(ValueError):
+        C.bootstrap_pearson([1, 2], [1, 2])
+
+
+def test_ledger_joins_profiles_and_explains_differences():
+    a = C.similarity_drops([_drop_case("x", 300, 0.1, 2.0)]).to_dict()
+    b = C.similarity_drops([_drop_case("x", 300, 2.0, 0.1)]).to_dict()
+    t = C.similarity_drops([]).to_dict()
+    table = C.ledger({"default": [b], "full": [a], "smoke": [t]})
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row["default: verdict"], row["full: verdict"], row["smoke: verdict"]) == (C.FAILS, C.HOLDS, C.UNTESTABLE)
+    assert "default: does not hold" in row["where they differ"] and "full: holds" in row["where they differ"]
+    same = C.ledger({"default": [a], "full": [a]}).iloc[0]
+    assert same["where they differ"] == ""
+
+
+def test_claim_rejects_an_unknown_verdict():
+    with pytest.raises(ValueError):
+        C.Claim("x", "s", "c", "p", "o", "yes", "r")
