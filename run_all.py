@@ -1,47 +1,63 @@
-"""Re-run every notebook of the companion on one profile and regenerate the figures.
+"""Re-run every notebook of the companion on one profile, regenerate its figures and its claims ledger.
 
     python run_all.py                         # default profile: the embedded model, offline, CPU
+    python run_all.py --params full           # the paper's data and training on the embedded model (hours)
     python run_all.py --params params/paper.yaml
     python run_all.py --only 01_divergence    # one notebook
 
-Each notebook (jupytext `.py` source in notebooks/) is executed by papermill with the profile's path as a
-parameter; executed notebooks go to `--out` (default outputs/<profile>/), figures to figures/ (PNG and PDF), key
-numbers and claims to `--out`/results/<notebook>.json. Expensive stages are cached by the library, so a second
-run is fast. A failing notebook is reported with its failing cell; the others still run; the exit code is
-non-zero if any failed.
+Each notebook (jupytext `.py` source in notebooks/) is executed by papermill with the profile as a parameter.
+Every profile writes to its own places, so that no run overwrites another profile's results:
+- results/<profile>/numbers/<notebook>.json: key numbers and claims (the ledger reads these);
+- results/<profile>/notebooks/<notebook>.ipynb: the executed notebooks;
+- figures/<profile>/: the figures (PNG and PDF).
+Expensive stages are cached by the library, so a second run is fast and a stopped run resumes. A failing
+notebook is reported with its failing cell; the others still run; the exit code is non-zero if any failed.
+The summary ends with the claims ledger over every profile that has results.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent
 NOTEBOOKS = ["00_directprobe_primer", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
-             "05_layer_behavior"]
+             "05_layer_behavior", "06_reproduction"]
+LEDGER_PROFILES = ["default", "full"]
 
 
 def available() -> list[str]:
     return [n for n in NOTEBOOKS if (REPO / "notebooks" / f"{n}.py").exists()]
 
 
-def run_notebook(name: str, params_path: Path, out: Path, figures: Path) -> dict:
+def _from_notebooks(path: Path) -> str:
+    """A path as the notebooks (run in notebooks/) see it: relative, so that no path of this machine is written
+    into the executed notebooks."""
+    return os.path.relpath(Path(path).resolve(), REPO / "notebooks")
+
+
+def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile: str = "default") -> dict:
     import jupytext
     import papermill as pm
     source = REPO / "notebooks" / f"{name}.py"
-    out.mkdir(parents=True, exist_ok=True)
-    ipynb = out / f"{name}.input.ipynb"
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    ipynb = out / "notebooks" / f"{name}.input.ipynb"
     jupytext.write(jupytext.read(source), ipynb)
-    parameters = {"figures_dir": str(figures), "results_dir": str(out / "results")}
-    if name != "00_directprobe_primer":
-        parameters["params_path"] = str(params_path)
+    parameters = {"figures_dir": _from_notebooks(figures), "results_dir": _from_notebooks(out / "numbers")}
+    if name == "06_reproduction":
+        parameters = {"results_root": _from_notebooks(out.parent),
+                      "profiles": LEDGER_PROFILES + ([profile] if profile not in LEDGER_PROFILES else []),
+                      "results_dir": _from_notebooks(out / "numbers")}
+    elif name != "00_directprobe_primer":
+        parameters["params_path"] = _from_notebooks(params_path)
     started = time.perf_counter()
     status, error = "ok", None
     try:
-        pm.execute_notebook(str(ipynb), str(out / f"{name}.ipynb"), parameters=parameters, kernel_name="python3",
-                            cwd=str(REPO / "notebooks"), progress_bar=False)
+        pm.execute_notebook(str(ipynb), str(out / "notebooks" / f"{name}.ipynb"), parameters=parameters,
+                            kernel_name="python3", cwd=str(REPO / "notebooks"), progress_bar=False)
     except pm.PapermillExecutionError as e:
         status, error = "failed", f"cell {e.exec_count}: {e.ename}: {e.evalue}"
     except Exception as e:   # the kernel died, a missing kernel, ...
@@ -49,7 +65,7 @@ def run_notebook(name: str, params_path: Path, out: Path, figures: Path) -> dict
     finally:
         ipynb.unlink(missing_ok=True)
     result = {"notebook": name, "status": status, "error": error, "wall_s": time.perf_counter() - started}
-    results = out / "results" / f"{name}.json"
+    results = out / "numbers" / f"{name}.json"
     if status == "ok" and results.exists():
         recorded = json.loads(results.read_text())
         result["claims"] = recorded.get("claims", [])
@@ -57,18 +73,28 @@ def run_notebook(name: str, params_path: Path, out: Path, figures: Path) -> dict
     return result
 
 
+def print_ledger(results_root: Path, profiles: list[str]) -> None:
+    from closerlook.ledger import load_claims, text_ledger
+    from closerlook.ledger import load_profile
+    found = {p: c for p in profiles if (c := load_claims(results_root / p / "numbers"))}
+    if found:
+        print("\nclaims ledger (" + ", ".join(found) + ")")
+        print(text_ledger(found, {p: load_profile(results_root / p / "numbers") for p in found}))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default=str(REPO / "params" / "default.yaml"), help="profile (params/*.yaml)")
+    ap.add_argument("--params", default="default",
+                    help="profile: a name under params/ (default, full, paper, smoke) or a YAML file (default: default)")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="run only these notebooks")
-    ap.add_argument("--out", help="folder for executed notebooks and results (default outputs/<profile>)")
-    ap.add_argument("--figures", default=str(REPO / "figures"), help="folder for the figures")
+    ap.add_argument("--out", help="folder for the executed notebooks and numbers (default: results/<profile>)")
+    ap.add_argument("--figures", help="folder for the figures (default: figures/<profile>)")
     args = ap.parse_args(argv)
 
-    from closerlook.params import ParamsError, load_params
-    params_path = Path(args.params).resolve()
+    from closerlook.params import ParamsError, load_params, resolve_profile
     try:
-        load_params(params_path)
+        params_path = resolve_profile(args.params)
+        profile = load_params(params_path)["name"]
     except ParamsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -79,27 +105,32 @@ def main(argv=None) -> int:
             print(f"error: unknown notebook(s) {unknown}; available: {', '.join(names)}", file=sys.stderr)
             return 2
         names = [n for n in names if n in args.only]
-    out = Path(args.out) if args.out else REPO / "outputs" / params_path.stem
+    out = Path(args.out) if args.out else REPO / "results" / profile
+    figures = Path(args.figures) if args.figures else REPO / "figures" / profile
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "profile.yaml").write_text(params_path.read_text())   # what the ledger compares profiles by
     results = []
     for name in names:
         print(f"[run_all] {name} ...", flush=True)
-        r = run_notebook(name, params_path, out, Path(args.figures))
+        r = run_notebook(name, params_path, out, figures, profile)
         results.append(r)
         print(f"[run_all] {name}: {r['status']} in {r['wall_s']:.1f} s" + (f" -- {r['error']}" if r["error"] else ""),
               flush=True)
 
-    print("\nsummary")
-    print(f"{'notebook':<24} {'status':<7} {'wall':>8}  claims held / checked   stages (s)")
+    print(f"\nsummary ({profile})")
+    print(f"{'notebook':<24} {'status':<7} {'wall':>8}  holds / not / untestable   stages (s)")
     for r in results:
         claims = r.get("claims", [])
-        held = sum(c["holds"] == "yes" for c in claims)
+        counts = [sum(c["verdict"] == v for c in claims) for v in ("holds", "does not hold", "not testable here")]
         stages = ", ".join(f"{k} {v:.0f}" for k, v in r.get("stages", {}).items())
-        print(f"{r['notebook']:<24} {r['status']:<7} {r['wall_s']:7.1f}s  {held:>5} / {len(claims):<14}  {stages}")
+        print(f"{r['notebook']:<24} {r['status']:<7} {r['wall_s']:7.1f}s  {counts[0]:>5} / {counts[1]:>3} / "
+              f"{counts[2]:<10}  {stages}")
         for c in claims:
-            print(f"    [{c['holds']:>3}] {c['claim']}: {c['ours']}")
+            print(f"    [{c['verdict']}] {c['claim']}: {c['ours']}")
         if r["error"]:
             print(f"    error: {r['error']}")
     print(f"total {sum(r['wall_s'] for r in results):.1f} s")
+    print_ledger(out.parent, sorted(set(LEDGER_PROFILES) | {profile}, key=lambda p: (p not in LEDGER_PROFILES, p)))
     return 1 if any(r["status"] != "ok" for r in results) else 0
 
 

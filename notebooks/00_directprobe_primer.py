@@ -127,11 +127,16 @@ report.record("toy_linear", bool(dp.is_linear_))
 report.record("toy_heldout_accuracy", acc)
 report.record("blobs_clusters", dp_blobs.n_clusters_)
 report.record("blobs_distance_vector_length", len(distance_vector(dp_blobs)))
-report.claim("A circular boundary is not linear: more clusters than labels", "Figure 1 (right): the outer label is cut into several clusters",
-             f"{dp.n_clusters_} clusters for 2 labels", dp.n_clusters_ > 2)
-report.claim("Linearly separable labels give one cluster per label", "§2.2, 'Number of Clusters'",
-             f"{dp_blobs.n_clusters_} clusters for 3 labels", dp_blobs.n_clusters_ == 3)
-report.claim("The clusters support a nearest-hull classifier", "§2.2: decision boundaries pass between clusters",
-             f"held-out accuracy {acc:.3f}", acc > 0.9)
+from closerlook.claims import check
+
+report.claim(check("2.2-circle", "§2.2, Figure 1", "A circular boundary is not linear: more clusters than labels",
+                   "Figure 1 (right): the outer label is cut into several clusters",
+                   f"{dp.n_clusters_} clusters for 2 labels", dp.n_clusters_ > 2, "more clusters than labels"))
+report.claim(check("2.2-blobs", "§2.2", "Linearly separable labels give one cluster per label",
+                   "§2.2, 'Number of Clusters'", f"{dp_blobs.n_clusters_} clusters for 3 labels",
+                   dp_blobs.n_clusters_ == 3, "one cluster per label"))
+report.claim(check("2.2-classifier", "§2.2", "The clusters support a nearest-hull classifier",
+                   "§2.2: decision boundaries pass between clusters", f"held-out accuracy {acc:.3f}", acc > 0.9,
+                   "held-out accuracy above 0.9"))
 report.save(results_dir)
 report.claims_table()

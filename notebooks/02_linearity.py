@@ -71,28 +71,49 @@ trec
 paper[paper.task == "trec"][["model", "rep", "clusters", "linear", "acc"]]
 
 # %% [markdown]
+# ## TREC-50 and the question asked twice
+# One question of TREC-50's training file appears under two labels ("what is the chromosome number of an
+# elephant ?", NUM:count and NUM:other). Both copies have the same representation under any model, and no
+# clustering can separate two identical points. Our DirectProbe leaves such rows out (and says so). The authors'
+# code keeps them: every merge that would put one of the twins into a larger cluster is refused, because that
+# cluster's hull would contain its other-labelled twin, so the twins stay clusters of their own and the space is
+# non-linear by construction. Both ways, before and after fine-tuning:
+
+# %%
+trec_twins = []
+if "trec" in params["tasks"]:
+    train_trec, _ = ex.task_data(params, "trec")
+    for label in params["models"]:
+        for rep, (X, _) in (("original", ex.original(params, label, "trec")), ("fine-tuned", ex.finetuned(params, label, "trec"))):
+            kept = ex.directprobe_keeping_twins(params, X, train_trec.labels)
+            dropped = ex.directprobe(params, X, train_trec.labels)
+            trec_twins.append({"model": label, "rep": rep, "twin rows": kept["twins"],
+                               "#clusters, twins kept (authors)": kept["clusters"], "linear, kept": kept["linear"],
+                               "#clusters, twins dropped (ours)": dropped.n_clusters_, "linear, dropped": dropped.is_linear_,
+                               "labels": kept["labels"]})
+trec_twins = pd.DataFrame(trec_twins)
+trec_twins
+
+# %% [markdown]
 # ## Claims
 
 # %%
-wide = ours.pivot_table(index=["model", "task"], columns="rep", values=["clusters", "linear"], aggfunc="first")
-not_more = int((wide["clusters"]["fine-tuned"] <= wide["clusters"]["original"]).sum())
-n = len(wide)
-linear_after = int(wide["linear"]["fine-tuned"].astype(bool).sum())
-trec_orig = ours[(ours.task == "trec") & (ours.rep == "original")]
-trec_nonlinear = int((~trec_orig.linear.astype(bool)).sum())
+from closerlook import claims
+
+simpler = [{"case": f"{r['model']}/{r['task']}", "original": r["clusters"],
+            "fine-tuned": [f["clusters"] for f in rows if f["rep"] == "fine-tuned" and f["model"] == r["model"] and f["task"] == r["task"]]}
+           for r in rows if r["rep"] == "original"]
+linear_after = [{"case": f"{r['model']}/{r['task']}", "linear": [r["linear"]]} for r in rows if r["rep"] == "fine-tuned"]
+first_trec = trec_twins[trec_twins.rep == "original"].iloc[0] if len(trec_twins) else None
 
 report.record("clusters", ours[["model", "task", "rep", "clusters", "labels", "linear"]].to_dict(orient="records"))
-report.record("n_cases", n)
-report.record("n_clusters_not_more", not_more)
-report.record("n_linear_after", linear_after)
+report.record("trec_twins", trec_twins.to_dict(orient="records"))
 report.record("stage_seconds", dict(ex.STAGE_SECONDS))
-report.claim("Fine-tuning makes the space simpler (no more clusters than before)", "Tables 3, 4, 7: clusters fall or stay",
-             f"{not_more} of {n} cases", not_more == n)
-report.claim("After fine-tuning most representations are linear", "Table 7: 20 of 25 (not TREC-50, not POS on BERT-tiny)",
-             f"{linear_after} of {n} linear", linear_after > n / 2)
-report.claim("TREC-50 is not linear before fine-tuning", "Table 4: 113-399 clusters for 50 labels",
-             f"{trec_nonlinear} of {len(trec_orig)} models non-linear"
-             + (f" ({int(trec_orig.clusters.iloc[0])} clusters for {int(trec_orig.labels.iloc[0])} labels)" if len(trec_orig) else ""),
-             len(trec_orig) > 0 and trec_nonlinear == len(trec_orig))
+report.claim(claims.space_simpler(simpler))
+report.claim(claims.mostly_linear_after(linear_after))
+report.claim(claims.trec_not_linear(None if first_trec is None else int(first_trec["#clusters, twins kept (authors)"]),
+                                    None if first_trec is None else int(first_trec["labels"]), "kept"))
+report.claim(claims.trec_not_linear(None if first_trec is None else int(first_trec["#clusters, twins dropped (ours)"]),
+                                    None if first_trec is None else int(first_trec["labels"]), "dropped"))
 report.save(results_dir)
 report.claims_table()

@@ -35,16 +35,14 @@ figures_dir = "../figures"
 results_dir = "../outputs/results"
 
 # %%
-import itertools
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from sklearn.decomposition import PCA
 
+from closerlook import claims
 from closerlook import experiments as ex
+from closerlook import plots
 from closerlook.params import load_params
-from closerlook.plots import min_distance_curves, save_figure
 from closerlook.report import Report
 
 params = load_params(params_path)
@@ -74,17 +72,23 @@ summary = pd.DataFrame([{"task": t, "labels": len(c), "grew": sum(d[-1] > d[0] f
 summary.round(3)
 
 # %%
-def plot_tasks(names, filename):
-    fig, axes = plt.subplots(1, max(len(names), 1), figsize=(4.2 * max(len(names), 1), 3.4), squeeze=False)
-    for ax, task in zip(axes[0], names):
-        steps, c = curves[task]
-        min_distance_curves(ax, steps, c)
-        ax.set_title(f"{task} ({model}, last layer)")
-    save_figure(fig, filename, figures_dir)
-    plt.show()
+fig = plots.min_distance_panels({t: curves[t] for t in ("ps-role", "pos") if t in curves}, model)
+plots.save_figure(fig, "fig02_min_distance_ps-role_pos", figures_dir)
+plt.show()
+fig = plots.min_distance_panels(curves, model)
+plots.save_figure(fig, "fig06_min_distance_all_tasks", figures_dir)
+plt.show()
 
-plot_tasks([t for t in ("ps-role", "pos") if t in curves], "fig02_min_distance_ps-role_pos")
-plot_tasks(list(curves), "fig06_min_distance_all_tasks")
+# %% [markdown]
+# ### Over fine-tuning seeds
+# The same change (after minus before) for every seed of the profile: a label counts as growing only when it
+# grows in every seed.
+
+# %%
+changes = [c for task in tasks if (c := ex.min_distance_changes(params, model, task)) is not None]
+pd.DataFrame([{"task": c["task"], "seed": s["seed"], "labels": len(s["change"]),
+               "grew": sum(v > 0 for v in s["change"].values()), "mean change": s["mean_change"]}
+              for c in changes for s in c["seeds"]]).round(3)
 
 # %% [markdown]
 # ## Figure 3: paths of the three closest POS labels (first and last layer)
@@ -93,49 +97,36 @@ plot_tasks(list(curves), "fig06_min_distance_all_tasks")
 
 # %%
 layers = ex.dynamics_layers(params, ex.encoder(params, model))
+first_layer = min(l for l in layers if l > 0)
 fig3 = {}
 if "pos" in params["tasks"]:
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
-    labels0, paths_last = ex.centroid_paths(params, model, "pos", "last")
-    start = paths_last[0]
-    trio = min(itertools.combinations(range(len(labels0)), 3),
-               key=lambda t: sum(np.linalg.norm(start[a] - start[b]) for a, b in itertools.combinations(t, 2)))
-    for ax, layer in zip(axes, [min(l for l in layers if l > 0) if any(l > 0 for l in layers[:-1]) else layers[0], "last"]):
-        labels, paths = ex.centroid_paths(params, model, "pos", layer)
-        chosen = paths[:, list(trio)]                     # (snapshots, 3, width)
-        flat = PCA(2).fit_transform(chosen.reshape(-1, chosen.shape[-1])).reshape(len(paths), 3, 2)
-        for j, lab in enumerate(labels[i] for i in trio):
-            ax.plot(flat[:, j, 0], flat[:, j, 1], marker=".", label=lab)
-            ax.scatter(flat[0, j, 0], flat[0, j, 1], s=80, marker="*", color="k")
-        ax.set_title(f"POS, layer {layer}")
-        ax.legend()
-        spread = np.linalg.norm(chosen[-1] - chosen[0], axis=-1).mean()
-        fig3[str(layer)] = {"labels": [labels[i] for i in trio], "mean_centroid_shift": float(spread)}
-    save_figure(fig, "fig03_pos_centroid_paths", figures_dir)
+    trio = ex.closest_labels(params, model, "pos")
+    paths = {layer: ex.centroid_paths(params, model, "pos", layer) for layer in (first_layer, "last")}
+    fig = plots.centroid_paths_figure(paths, trio)
+    plots.save_figure(fig, "fig03_pos_centroid_paths", figures_dir)
     plt.show()
+    seeds = ex.fine_tuning_seeds(params) if "pos" in ex.seed_tasks(params, model) else [params["finetune"]["seed"]]
+    for layer in (first_layer, "last"):
+        shifts = []
+        for seed in seeds:
+            labels, shift = ex.centroid_shift(params, model, "pos", layer, seed)
+            shifts.append(float(np.linalg.norm(shift[[labels.index(l) for l in trio]], axis=-1).mean()))
+        fig3[str(layer)] = {"labels": trio, "mean_centroid_shift": shifts}
 pd.DataFrame(fig3).T
 
 # %% [markdown]
 # ## Claims
 
 # %%
-n_labels = int(summary["labels"].sum()) if len(summary) else 0
-n_grew = int(summary["grew"].sum()) if len(summary) else 0
 report.record("linear_tasks", list(curves))
 report.record("min_distance_summary", summary.to_dict(orient="records"))
-report.record("n_labels", n_labels)
-report.record("n_grew", n_grew)
+report.record("min_distance_changes", changes)
 report.record("fig3", fig3)
 report.record("stage_seconds", dict(ex.STAGE_SECONDS))
-report.claim("Every label's minimum distance grows during fine-tuning", "Figures 2 and 6: all labels of all four tasks",
-             f"{n_grew} of {n_labels} labels grew over {len(curves)} linear task(s)", n_labels > 0 and n_grew == n_labels)
-report.claim("On average labels move apart", "§4.3: the gaps between label clusters enlarge",
-             "mean change " + ", ".join(f"{r.task} {r['mean change']:+.3f}" for _, r in summary.iterrows()),
-             len(summary) > 0 and bool((summary["mean change"] > 0).all()))
-if fig3:
-    first, last = list(fig3.values())[0], list(fig3.values())[-1]
-    report.claim("Close labels move apart more in the last layer than in the first", "Figure 3: layer-1 paths overlap, layer-12 paths diverge",
-                 f"mean centroid shift {first['mean_centroid_shift']:.3f} (first) vs {last['mean_centroid_shift']:.3f} (last)",
-                 last["mean_centroid_shift"] > first["mean_centroid_shift"])
+report.claim(claims.every_label_grows(changes))
+report.claim(claims.labels_move_apart(changes))
+report.claim(claims.close_labels_split_late(fig3.get(str(first_layer), {}).get("mean_centroid_shift", []),
+                                            fig3.get("last", {}).get("mean_centroid_shift", []), first_layer,
+                                            ex.encoder(params, model).n_layers))
 report.save(results_dir)
 report.claims_table()

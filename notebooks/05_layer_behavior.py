@@ -39,12 +39,12 @@ results_dir = "../outputs/results"
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from sklearn.decomposition import PCA
 
+from closerlook import claims
 from closerlook import experiments as ex
-from closerlook.geometry import probe_similarity
+from closerlook import plots
+from closerlook.geometry import distance_vector, probe_similarity
 from closerlook.params import load_params
-from closerlook.plots import save_figure
 from closerlook.report import Report
 
 params = load_params(params_path)
@@ -59,87 +59,65 @@ print(f"model {model}: stored layers {layers}; Figure 4 uses {every_other}")
 # ## Figure 4: similarity of each layer to its original, along fine-tuning
 
 # %%
-similarity = {}
+similarity, final = {}, []
 for task in params["tasks"]:
     run = ex.finetuned_run(params, model, task)
     for layer in every_other:
         start = ex.snapshot_directprobe(params, model, task, 0, layer)
         if not start.is_linear_:
             continue
-        values = []
-        for i in range(len(run.steps)):
-            dp = ex.snapshot_directprobe(params, model, task, i, layer)
-            values.append(probe_similarity(start, dp) if dp.is_linear_ else np.nan)
-        similarity[(task, layer)] = (run.steps, values)
+        probes = [ex.snapshot_directprobe(params, model, task, i, layer) for i in range(len(run.steps))]
+        similarity[(task, layer)] = (run.steps, [probe_similarity(start, dp) if dp.is_linear_ else np.nan for dp in probes])
+        if probes[-1].is_linear_:
+            r, low, high = claims.bootstrap_pearson(distance_vector(start), distance_vector(probes[-1]))
+            final.append({"task": task, "layer": layer, "final similarity": r, "low": low, "high": high})
 tasks4 = sorted({t for t, _ in similarity}, key=params["tasks"].index)
-fig, axes = plt.subplots(1, max(len(tasks4), 1), figsize=(4 * max(len(tasks4), 1), 3.3), squeeze=False)
-for ax, task in zip(axes[0], tasks4):
-    for (t, layer), (steps, values) in similarity.items():
-        if t == task:
-            ax.plot(steps, values, marker="o", ms=3, label=f"layer {layer}")
-    ax.axhline(0.5, color="0.6", ls="--", lw=1)
-    ax.set_title(f"{task} ({model})")
-    ax.set_xlabel("fine-tuning updates")
-    ax.set_ylabel("Pearson vs original")
-    ax.legend(fontsize=7)
-save_figure(fig, "fig04_layer_similarity", figures_dir)
+fig = plots.layer_similarity_panels(similarity, tasks4, model)
+plots.save_figure(fig, "fig04_layer_similarity", figures_dir)
 plt.show()
-final_similarity = pd.DataFrame([{"task": t, "layer": l, "final similarity": v[-1]} for (t, l), (s, v) in similarity.items()])
-final_similarity.pivot(index="task", columns="layer", values="final similarity").round(3) if len(final_similarity) else final_similarity
+final_similarity = pd.DataFrame(final, columns=["task", "layer", "final similarity", "low", "high"])
+final_similarity.round(3)
 
 # %% [markdown]
 # ## Figures 5 and 7-10: how far each label's centroid moves, per layer
 # Figure 5 shows POS on every other layer; Figures 7 (POS), 8 (DEP), 9 (PS-fxn) and 10 (PS-role) show all stored
-# layers.
+# layers. Each panel is a 2-D PCA of the labels' centroid shifts (after minus before fine-tuning); a layer's range
+# is the larger of its two axis spans. Where a task has seed runs, the range is taken in every seed.
 
 # %%
 figure_numbers = {"pos": "fig07", "dep": "fig08", "ps-fxn": "fig09", "ps-role": "fig10"}
+seeded = ex.seed_tasks(params, model)
 ranges = []
-
-def shift_pca(task, layer):
-    labels, paths = ex.centroid_paths(params, model, task, layer)
-    shift = paths[-1] - paths[0]
-    return labels, PCA(2).fit_transform(shift)
-
-def plot_shifts(task, chosen_layers, name):
-    fig, axes = plt.subplots(1, len(chosen_layers), figsize=(3.2 * len(chosen_layers), 3.2), squeeze=False)
-    for ax, layer in zip(axes[0], chosen_layers):
-        labels, xy = shift_pca(task, layer)
-        ax.scatter(xy[:, 0], xy[:, 1], s=12)
-        for lab, (a, b) in zip(labels, xy):
-            ax.annotate(lab, (a, b), fontsize=6)
-        ax.set_title(f"{task}, layer {layer}")
-    save_figure(fig, name, figures_dir)
-    plt.show()
-
 for task in [t for t in ("pos", "dep", "ps-fxn", "ps-role") if t in params["tasks"]]:
-    for layer in layers:
-        labels, xy = shift_pca(task, layer)
-        ranges.append({"task": task, "layer": layer, "x from": xy[:, 0].min(), "x to": xy[:, 0].max(),
-                       "y from": xy[:, 1].min(), "y to": xy[:, 1].max(),
-                       "range": max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]))})
+    shifts = {layer: ex.shift_pca(params, model, task, layer) for layer in layers}
     if task == "pos":
-        plot_shifts(task, every_other, "fig05_pos_centroid_shift_every_other_layer")
-    plot_shifts(task, layers, f"{figure_numbers[task]}_{task}_centroid_shift_all_layers")
-ranges = pd.DataFrame(ranges)
-ranges.round(2)
+        plots.save_figure(plots.shift_panels({l: shifts[l] for l in every_other}, task),
+                          "fig05_pos_centroid_shift_every_other_layer", figures_dir)
+        plt.show()
+    plots.save_figure(plots.shift_panels(shifts, task), f"{figure_numbers[task]}_{task}_centroid_shift_all_layers",
+                      figures_dir)
+    plt.show()
+    for seed in ex.fine_tuning_seeds(params) if task in seeded else [params["finetune"]["seed"]]:
+        for layer in layers:
+            ranges.append({"task": task, "seed": seed, "layer": layer,
+                           "range": ex.shift_range(ex.shift_pca(params, model, task, layer, seed)[1])})
+ranges = pd.DataFrame(ranges, columns=["task", "seed", "layer", "range"])
+ranges.pivot_table(index=["task", "seed"], columns="layer", values="range").round(2)
 
 # %% [markdown]
 # ## Claims
 
 # %%
 higher = [l for l in every_other if l > enc.n_layers // 2]
-high_final = final_similarity[final_similarity.layer.isin(higher)]["final similarity"] if len(final_similarity) else pd.Series(dtype=float)
-r = ranges.pivot(index="task", columns="layer", values="range") if len(ranges) else pd.DataFrame()
+high_final = final_similarity[final_similarity.layer.isin(higher)]
 low, high = layers[0], layers[-1]
-smaller = int((r[low] < r[high]).sum()) if len(r) else 0
+range_cases = [{"task": t, "seed": s, "low_layer": g.set_index("layer").range[low], "high_layer": g.set_index("layer").range[high]}
+               for (t, s), g in ranges.groupby(["task", "seed"])]
 report.record("final_similarity", final_similarity.to_dict(orient="records"))
 report.record("ranges", ranges.to_dict(orient="records"))
 report.record("stage_seconds", dict(ex.STAGE_SECONDS))
-report.claim("Higher layers stay correlated with their original (> 0.5)", "Figure 4: BERT-base layers 8-12 stay above 0.5",
-             f"final similarity of layers {higher}: " + ", ".join(f"{v:.2f}" for v in high_final),
-             len(high_final) > 0 and bool((high_final > 0.5).all()))
-report.claim("Lower layers' labels move in a smaller range than higher layers'", "Figure 5: layer 2 spans about -3..3, layer 12 about -12..13",
-             f"layer {low} range < layer {high} range for {smaller} of {len(r)} tasks", len(r) > 0 and smaller == len(r))
+report.claim(claims.higher_layers_correlated([{"case": f"{r.task}/layer {r.layer}", "r": r["final similarity"], "low": r.low,
+                                              "high": r.high} for _, r in high_final.iterrows()]))
+report.claim(claims.lower_layers_move_less(range_cases))
 report.save(results_dir)
 report.claims_table()

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from closerlook import claims as C
+from closerlook.ledger import ledger_table
 
 
 def _vectors(n_pairs, noise, seed):
@@ -93,12 +94,12 @@ def test_ledger_joins_profiles_and_explains_differences():
     a = C.similarity_drops([_drop_case("x", 300, 0.1, 2.0)]).to_dict()
     b = C.similarity_drops([_drop_case("x", 300, 2.0, 0.1)]).to_dict()
     t = C.similarity_drops([]).to_dict()
-    table = C.ledger({"default": [b], "full": [a], "smoke": [t]})
+    table = ledger_table({"default": [b], "full": [a], "smoke": [t]})
     assert len(table) == 1
     row = table.iloc[0]
     assert (row["default: verdict"], row["full: verdict"], row["smoke: verdict"]) == (C.FAILS, C.HOLDS, C.UNTESTABLE)
     assert "default: does not hold" in row["where they differ"] and "full: holds" in row["where they differ"]
-    same = C.ledger({"default": [a], "full": [a]}).iloc[0]
+    same = ledger_table({"default": [a], "full": [a]}).iloc[0]
     assert same["where they differ"] == ""
 
 

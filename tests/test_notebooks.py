@@ -14,21 +14,28 @@ import yaml
 from conftest import REPO, make_tiny_bert
 
 NOTEBOOKS = ["00_directprobe_primer", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
-             "05_layer_behavior"]
+             "05_layer_behavior", "06_reproduction"]
 FIGURES = ["fig01_directprobe_toy", "fig02_min_distance_ps-role_pos", "fig03_pos_centroid_paths",
            "fig04_layer_similarity", "fig05_pos_centroid_shift_every_other_layer", "fig06_min_distance_all_tasks",
            "fig07_pos_centroid_shift_all_layers", "fig08_dep_centroid_shift_all_layers",
            "fig09_ps-fxn_centroid_shift_all_layers", "fig10_ps-role_centroid_shift_all_layers"]
+CLAIM_IDS = ["2.2-circle", "2.2-blobs", "2.2-classifier", "4.1-accuracy", "4.1-similarity", "4.1-hurt",
+             "4.2-simpler", "4.2-linear", "4.2-trec-kept", "4.2-trec-dropped", "4.3-every-label", "4.3-mean",
+             "4.3-figure3", "4.4-distances", "4.4-accuracy", "4.5-correlated", "4.5-ranges"]
 
 
 def run_all(params, out: Path, cache: Path, only=None):
+    """run_all.py into out/results/<profile> and out/figures; returns the process and the recorded numbers."""
+    import yaml as _yaml
+    profile = _yaml.safe_load(Path(params).read_text())["name"]
+    numbers = out / "results" / profile
     env = dict(os.environ, CLOSERLOOK_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1")
-    cmd = [sys.executable, str(REPO / "run_all.py"), "--params", str(params), "--out", str(out / "nb"),
+    cmd = [sys.executable, str(REPO / "run_all.py"), "--params", str(params), "--out", str(numbers),
            "--figures", str(out / "figures")] + (["--only", *only] if only else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3000)
     results = {}
     for name in NOTEBOOKS:
-        path = out / "nb" / "results" / f"{name}.json"
+        path = numbers / "numbers" / f"{name}.json"
         if path.exists():
             results[name] = json.loads(path.read_text())
     return proc, results
@@ -44,20 +51,22 @@ def smoke(tmp_path_factory):
 def test_every_notebook_runs(smoke):
     proc, results, out = smoke
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "summary" in proc.stdout
+    assert "summary" in proc.stdout and "claims ledger (smoke)" in proc.stdout
     for name in NOTEBOOKS:
         assert f"{name:<24} ok" in proc.stdout
-        assert (out / "nb" / f"{name}.ipynb").exists()
+        assert (out / "results" / "smoke" / "notebooks" / f"{name}.ipynb").exists()
 
 
-def test_claims_tables_are_complete(smoke):
+def test_every_claim_is_recorded_with_a_verdict_and_a_reason(smoke):
     _, results, _ = smoke
-    assert set(results) == set(NOTEBOOKS)
-    for name, r in results.items():
-        assert len(r["claims"]) >= 2, name
-        for c in r["claims"]:
-            assert set(c) == {"claim", "paper's evidence", "ours", "holds"} and c["holds"] in ("yes", "no")
-            assert c["claim"] and c["paper's evidence"] and c["ours"]
+    from closerlook.claims import STATES
+    recorded = [c for name in NOTEBOOKS[:-1] for c in results[name]["claims"]]
+    assert [c["id"] for c in recorded] == CLAIM_IDS
+    for c in recorded:
+        assert c["verdict"] in STATES and c["reason"] and c["ours"] and c["paper"], c
+    ledger = results["06_reproduction"]["numbers"]["ledger"]
+    assert [r["id"] for r in ledger] == CLAIM_IDS
+    assert [r["smoke: verdict"] for r in ledger] == [c["verdict"] for c in recorded]
 
 
 def test_every_figure_is_written(smoke):
@@ -67,42 +76,23 @@ def test_every_figure_is_written(smoke):
             assert (out / "figures" / f"{name}.{ext}").stat().st_size > 1000, f"{name}.{ext}"
 
 
-def test_key_numbers(smoke):
+def test_executed_notebooks_hold_no_path_of_this_machine(smoke):
+    _, _, out = smoke
+    for name in NOTEBOOKS:
+        text = (out / "results" / "smoke" / "notebooks" / f"{name}.ipynb").read_text()
+        assert str(REPO) not in text and str(out) not in text, name
+
+
+def test_seed_runs_feed_the_intervals(smoke):
+    """The smoke profile has two fine-tuning seeds: every before/after case over seeds has both."""
     _, results, _ = smoke
-    primer = results["00_directprobe_primer"]["numbers"]
-    assert primer["toy_labels"] == 2 and primer["toy_clusters"] > 2 and not primer["toy_linear"]
-    assert primer["blobs_clusters"] == 3 and primer["blobs_distance_vector_length"] == 3
-
-    table7 = results["01_divergence"]["numbers"]["table7"]
-    assert len(table7) == 10 and {r["task"] for r in table7} == {"pos", "dep", "ps-role", "ps-fxn", "trec"}
-    for r in table7:
-        assert 0 <= r["acc"] <= 100 and r["std"] >= 0 and len(r["best_size"]) == 2
-        assert r["clusters"] >= r["labels"] and r["linear"] == (r["clusters"] == r["labels"])
-        assert r["similarity"] is None or -1 <= r["similarity"] <= 1
-    # the labels DirectProbe saw are those of the smoke profile's training subsets
-    from closerlook.data import load_task
-    from closerlook.params import load_params
-    smoke_params = load_params("smoke")
-    for r in table7:
-        subset = load_task(r["task"], "train").subset(smoke_params["data"]["max_train_sentences"][r["task"]])
-        assert r["labels"] == len(subset.label_set), r
-
-    linearity = results["02_linearity"]["numbers"]
-    assert linearity["n_cases"] == 5 and 0 <= linearity["n_linear_after"] <= 5
-
-    spacing = results["03_label_spacing"]["numbers"]
-    assert spacing["n_labels"] == sum(r["labels"] for r in spacing["min_distance_summary"])
-    assert 0 <= spacing["n_grew"] <= spacing["n_labels"]
-
-    table5 = results["04_cross_task"]["numbers"]["table5"]
-    assert [r["fine-tuned on"] for r in table5] == ["original", "ps-fxn", "ps-role", "pos"]
-    for r in table5[1:]:
-        if r["linear"]:
-            assert r["#inc"] + r["#dec"] == table5[0]["clusters"]
-
-    layers = results["05_layer_behavior"]["numbers"]
-    assert {r["layer"] for r in layers["ranges"]} == {1, 2, 4, 6}
-    assert all(r["x from"] <= r["x to"] for r in layers["ranges"])
+    for case in results["01_divergence"]["numbers"]["similarity_cases"]:
+        assert len(case["seeds"]) + len(case["undefined_seeds"]) == 2, case
+        for s in case["seeds"]:
+            assert s["low"] <= s["drop"] <= s["high"], s
+            assert abs(s["drop"] - (s["before"] - s["after"])) < 1e-9
+    for task in results["03_label_spacing"]["numbers"]["min_distance_changes"]:
+        assert len(task["seeds"]) + len(task["undefined_seeds"]) == 2, task
 
 
 @pytest.mark.slow

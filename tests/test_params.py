@@ -5,7 +5,7 @@ import yaml
 from closerlook.params import PARAMS_DIR, ParamsError, load_params
 
 
-@pytest.mark.parametrize("name", ["default", "smoke", "paper"])
+@pytest.mark.parametrize("name", ["default", "full", "smoke", "paper"])
 def test_shipped_profiles_load(name):
     p = load_params(name)
     assert p["dynamics_model"] in p["models"] and p["tasks"]
@@ -34,9 +34,23 @@ def _write(tmp_path, change):
     (lambda p: p["probe"].update(max_iter="many"), r"'probe.max_iter' must be int, got 'many'"),
     (lambda p: p["probe"].update(hidden_sizes=[[32, "x"]]), r"'probe.hidden_sizes\[0\]\[1\]' must be int"),
     (lambda p: p["finetune"].update(lr="fast"), r"'finetune.lr' must be float"),
-    (lambda p: p.update(tasks=["pos", "ner"]), r"unknown task 'ner'"),
+    (lambda p: p.update(tasks=["pos", "ner"]), r"'tasks' = 'ner': a task is one of"),
     (lambda p: p.pop("probe"), r"missing key\(s\) probe"),
-    (lambda p: p.update(dynamics_model="bert-base"), r"'dynamics_model' 'bert-base' is not one of 'models'"),
+    (lambda p: p.update(dynamics_model="bert-base"), r"'dynamics_model' = 'bert-base': one of the 'models' labels"),
+    # ranges, and task names under data:
+    (lambda p: p["data"]["max_train_sentences"].update(ps_role=200), r"'data.max_train_sentences.ps_role' = 200: keys are the profile's tasks"),
+    (lambda p: p["data"]["max_train_sentences"].update(pos=0), r"'data.max_train_sentences.pos' = 0: at least 1"),
+    (lambda p: p["data"]["max_train_sentences"].update(pos=-5), r"= -5: at least 1"),
+    (lambda p: p["finetune"].update(snapshots=1), r"'finetune.snapshots' = 1: at least 2"),
+    (lambda p: p["finetune"].update(epochs={"default": -1}), r"'finetune.epochs.default' = -1: at least 1"),
+    (lambda p: p["finetune"].update(epochs={"default": 1, "bert-x": 2}), r"'finetune.epochs.bert-x' = 2: keys are 'default' or a model label"),
+    (lambda p: p["finetune"].update(warmup=1.5), r"'finetune.warmup' = 1.5: a fraction"),
+    (lambda p: p["finetune"].update(lr=0), r"'finetune.lr' = 0.0: a learning rate above 0"),
+    (lambda p: p["directprobe"].update(rate=5.0), r"'directprobe.rate' = 5.0: a fraction of the merge history"),
+    (lambda p: p["probe"].update(hidden_sizes=[[0, 0]]), r"'probe.hidden_sizes\[0\]' = \[0, 0\]: two hidden sizes"),
+    (lambda p: p["probe"].update(hidden_sizes=[]), r"'probe.hidden_sizes' = \[\]: at least one"),
+    (lambda p: p.update(tasks=[]), r"'tasks' = \[\]: name at least one"),
+    (lambda p: p["directprobe"].update(dynamics_layers=[1, 99, "first"]), r"'directprobe.dynamics_layers\[2\]' = 'first'"),
     (lambda p: p["finetune"].update(epochs={"minilm": 2}), r"'finetune.epochs' needs a 'default' entry"),
 ])
 def test_bad_profile_names_key_and_file(tmp_path, change, message):
@@ -49,3 +63,20 @@ def test_bad_profile_names_key_and_file(tmp_path, change, message):
 def test_missing_profile():
     with pytest.raises(ParamsError, match="no such profile"):
         load_params("nonexistent")
+
+
+def test_float_written_as_yaml_reads_it(tmp_path):
+    """YAML 1.1 reads 3e-4 (no dot) as a string; a user will type it."""
+    path = tmp_path / "p.yaml"
+    path.write_text((PARAMS_DIR / "smoke.yaml").read_text().replace("lr: 3.0e-4", "lr: 3e-4"))
+    assert "lr: 3e-4" in path.read_text()
+    assert load_params(path)["finetune"]["lr"] == 3e-4
+
+
+def test_profile_by_name_or_file():
+    assert load_params("smoke")["name"] == "smoke"
+    assert load_params(PARAMS_DIR / "smoke.yaml")["name"] == "smoke"
+    with pytest.raises(ParamsError, match=r"no such profile: 'smok' \(a YAML file, or one of: default, full, paper, smoke\)"):
+        load_params("smok")
+    with pytest.raises(ParamsError, match="no such profile file"):
+        load_params("nowhere/profile.yaml")

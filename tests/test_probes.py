@@ -59,3 +59,22 @@ def test_cache_hit_returns_the_same_result(monkeypatch):
 def test_bad_input(X, y, message):
     with pytest.raises(ValueError, match=message):
         MLPProbe(**SMALL).fit(X, np.array(y))
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(X_test=np.zeros((5, 3))), "X_test has 3 features, X has 2"),
+    (dict(X_test=np.zeros((5, 2)), y_test=["a"] * 4), "X_test and its labels have different lengths"),
+    (dict(X_test=np.full((5, 2), np.nan)), "X_test contains NaN"),
+    (dict(X=np.array([["a", "b"]] * 5)), "X must hold real numbers"),
+    (dict(hidden_sizes=[]), "the probe grid is empty"),
+    (dict(alphas=[]), "the probe grid is empty"),
+    (dict(seeds=[]), "at least one seed"),
+])
+def test_probe_accuracy_checks_everything_before_training(monkeypatch, change, message):
+    import closerlook.probes as probes
+    monkeypatch.setattr(probes, "MLPProbe", None)   # any training would crash with a TypeError
+    args = dict(X=np.zeros((5, 2)), y=np.array(["a", "b"] * 2 + ["a"]), X_test=np.zeros((5, 2)),
+                y_test=np.array(["a"] * 5), **SMALL)
+    args.update(change)
+    with pytest.raises(ValueError, match=message):
+        probe_accuracy(**args, cache=False)

@@ -114,6 +114,41 @@ def _interval_text(low, high, digits=3):
     return f"[{low:+.{digits}f}, {high:+.{digits}f}]"
 
 
+# --- the paper's evidence, computed from its tables (closerlook.paper), never typed ------------------------------
+
+def paper_evidence() -> dict[str, str]:
+    """The paper's evidence for each table-based claim, read off Tables 5 and 7."""
+    from .paper import table5, table7
+    t7, t5 = table7(), table5().set_index("finetuned_on")
+    wide = t7.pivot_table(index=["model", "task"], columns="rep", values=["acc", "similarity", "clusters", "linear"],
+                          aggfunc="first")
+    gain = wide["acc"]["fine-tuned"] - wide["acc"]["original"]
+    sims = wide["similarity"].dropna()
+    hurt = gain[gain <= 0]
+    hurt_text = ", ".join(f"{m} {t} ({g:+.2f}, similarity {wide['similarity']['fine-tuned'][(m, t)]:.2f})"
+                          for (m, t), g in hurt.items())
+    trec = t7[(t7.task == "trec") & (t7.rep == "original")].clusters
+    ft = t7[t7.rep == "fine-tuned"]
+    order = ["ps-fxn", "ps-role", "original", "pos"]
+    return {
+        "4.1-accuracy": f"Table 7: {int((gain > 0).sum())} of {len(gain)} improve",
+        "4.1-similarity": f"Table 7: {int((sims['fine-tuned'] < sims['original']).sum())} of {len(sims)} defined pairs drop",
+        "4.1-hurt": f"Table 7: fine-tuning hurts {hurt_text}",
+        "4.2-simpler": f"Table 7: clusters fall or stay in {int((wide['clusters']['fine-tuned'] <= wide['clusters']['original']).sum())} "
+                       f"of {len(wide)} cases",
+        "4.2-linear": f"Table 7: {int(ft.linear.sum())} of {len(ft)} linear after fine-tuning",
+        "4.2-trec": f"Table 4: {trec.min()}-{trec.max()} clusters for 50 labels before fine-tuning",
+        "4.4-distances": "Table 5: " + ", ".join(f"{t5.avg_inc[k]:+.2f} ({k})" for k in ("ps-fxn", "ps-role", "pos")),
+        "4.4-accuracy": "Table 5: " + " > ".join(f"{t5.acc[k]:.2f} ({k})" for k in order),
+    }
+
+
+def check(cid: str, section: str, claim: str, paper: str, ours: str, ok: bool, why: str) -> Claim:
+    """A claim decided by one exact check (no sampling behind it, e.g. the primer's toy data): holds when `ok`;
+    `why` says what was checked."""
+    return Claim(cid, section, claim, paper, ours, HOLDS if ok else FAILS, why if ok else f"not so: {why}")
+
+
 # --- §4.1 -------------------------------------------------------------------------------------------------------
 
 def accuracy_improves(cases: list[dict], rare: float = 0.05) -> Claim:
@@ -124,7 +159,7 @@ def accuracy_improves(cases: list[dict], rare: float = 0.05) -> Claim:
     """
     if not cases:
         return Claim("4.1-accuracy", "§4.1, Table 7", "Fine-tuning improves probe accuracy in all but rare cases",
-                     "Table 7: 24 of 25 improve", "no case", UNTESTABLE, "the profile has no model and task")
+                     paper_evidence()["4.1-accuracy"], "no case", UNTESTABLE, "the profile has no model and task")
     rows, worst = [], None
     for c in cases:
         gain, low, high = mean_difference_interval(c["original"], c["fine-tuned"])
@@ -142,7 +177,7 @@ def accuracy_improves(cases: list[dict], rare: float = 0.05) -> Claim:
         verdict = FAILS
         reason = f"{len(rows) - len(improved)} cases do not improve beyond their interval: {'; '.join(not_improved)}"
     return Claim("4.1-accuracy", "§4.1, Table 7", "Fine-tuning improves probe accuracy in all but rare cases",
-                 "Table 7: 24 of 25 improve", ours, verdict, reason, margin=worst,
+                 paper_evidence()["4.1-accuracy"], ours, verdict, reason, margin=worst,
                  details={"gains": {r[0]: {"gain": r[1], "low": r[2], "high": r[3]} for r in rows}})
 
 
@@ -155,7 +190,7 @@ def similarity_drops(cases: list[dict]) -> Claim:
     """
     text = "Fine-tuning lowers the train/test spatial similarity"
     if not cases:
-        return Claim("4.1-similarity", "§4.1, Tables 2 and 7", text, "Table 7: every defined pair drops",
+        return Claim("4.1-similarity", "§4.1, Tables 2 and 7", text, paper_evidence()["4.1-similarity"],
                      "no defined pair", UNTESTABLE,
                      "no representation is linear on both its training and its test set before and after fine-tuning")
     verdicts, parts, lows, highs = [], [], [], []
@@ -176,7 +211,7 @@ def similarity_drops(cases: list[dict]) -> Claim:
         bad = [p for p, v in zip(parts, verdicts) if v != "above"]
         kind = "rises" if "below" in verdicts else "not supported (interval reaches 0)"
         verdict, reason = FAILS, f"{kind}: " + "; ".join(bad)
-    return Claim("4.1-similarity", "§4.1, Tables 2 and 7", text, "Table 7: every defined pair drops", ours, verdict,
+    return Claim("4.1-similarity", "§4.1, Tables 2 and 7", text, paper_evidence()["4.1-similarity"], ours, verdict,
                  reason, interval=[min(lows), max(highs)], margin=min(lows))
 
 
@@ -187,7 +222,7 @@ def hurt_diverges_most(cases: list[dict]) -> Claim:
     train/test similarity or None}, ...]. A case hurts when its gain interval lies below 0.
     """
     text = "Where fine-tuning hurts, train and test diverge most"
-    paper = "Table 2: BERT-small PS-fxn, similarity 0.44, the smallest"
+    paper = paper_evidence()["4.1-hurt"]
     hurt = [c for c in cases if c["gain_high"] < 0]
     if not hurt:
         return Claim("4.1-hurt", "§4.1, Table 2", text, paper, "fine-tuning hurt no case", UNTESTABLE,
@@ -213,7 +248,7 @@ def space_simpler(cases: list[dict]) -> Claim:
     cases: [{"case": ..., "original": n, "fine-tuned": [n per seed]}, ...].
     """
     text = "Fine-tuning makes the space simpler (no more clusters than before)"
-    paper = "Tables 3, 4, 7: clusters fall or stay"
+    paper = paper_evidence()["4.2-simpler"]
     if not cases:
         return Claim("4.2-simpler", "§4.2, Tables 3 and 4", text, paper, "no case", UNTESTABLE, "no model and task")
     bad = [f"{c['case']} {c['original']} -> {max(c['fine-tuned'])}" for c in cases if max(c["fine-tuned"]) > c["original"]]
@@ -228,7 +263,7 @@ def space_simpler(cases: list[dict]) -> Claim:
 def mostly_linear_after(cases: list[dict]) -> Claim:
     """After fine-tuning most representations are linear. cases: [{"case": ..., "linear": [bool per seed]}]."""
     text = "After fine-tuning most representations are linear"
-    paper = "Table 7: 19 of 25 (not TREC-50, not POS on BERT-tiny and -mini)"
+    paper = paper_evidence()["4.2-linear"]
     if not cases:
         return Claim("4.2-linear", "§4.2, Table 7", text, paper, "no case", UNTESTABLE, "no model and task")
     counts = [sum(bool(c["linear"][k]) for c in cases if k < len(c["linear"]))
@@ -241,17 +276,22 @@ def mostly_linear_after(cases: list[dict]) -> Claim:
                  margin=float(min(counts) - len(cases) / 2))
 
 
-def trec_not_linear(original_clusters: int | None, labels: int | None, handling: str) -> Claim:
+def trec_not_linear(original_clusters: int | None, labels: int | None, handling: str,
+                    paper: str | None = None) -> Claim:
     """TREC-50 is not linear before fine-tuning (Table 4), under one handling of the conflicting question."""
     text = "TREC-50 is not linear before fine-tuning"
-    paper = "Table 4: 110-399 clusters for 50 labels"
+    paper = paper or paper_evidence()["4.2-trec"]
+    if handling not in ("kept", "dropped"):
+        raise ValueError(f"handling is 'kept' or 'dropped', got {handling!r}")
     cid = f"4.2-trec-{handling}"
+    text += " (the question asked twice kept, as the authors' code does)" if handling == "kept" else \
+        " (the question asked twice dropped, as ours does)"
     if original_clusters is None:
-        return Claim(cid, "§4.2, Table 4", f"{text} ({handling})", paper, "TREC-50 not run", UNTESTABLE,
+        return Claim(cid, "§4.2, Table 4", text, paper, "TREC-50 not run", UNTESTABLE,
                      "the profile leaves TREC-50 out")
     ours = f"{original_clusters} clusters for {labels} labels"
     ok = original_clusters > labels
-    return Claim(cid, "§4.2, Table 4", f"{text} ({handling})", paper, ours, HOLDS if ok else FAILS,
+    return Claim(cid, "§4.2, Table 4", text, paper, ours, HOLDS if ok else FAILS,
                  "more clusters than labels" if ok else "one cluster per label: linear")
 
 
@@ -329,7 +369,7 @@ def cross_task_distances(changes: dict) -> Claim:
     changes: {"ps-fxn": mean change, "ps-role": ..., "pos": ...} (None where not linear / not run).
     """
     text = "Distances: own task widens gaps most, a related task less, an opposing task shrinks them"
-    paper = "Table 5: +5.29 (PS-fxn), +1.02 (PS-role), -1.68 (POS)"
+    paper = paper_evidence()["4.4-distances"]
     if any(changes.get(t) is None for t in ("ps-fxn", "ps-role", "pos")):
         missing = [t for t in ("ps-fxn", "ps-role", "pos") if changes.get(t) is None]
         return Claim("4.4-distances", "§4.4, Table 5", text, paper, f"no value for {missing}", UNTESTABLE,
@@ -345,7 +385,7 @@ def cross_task_distances(changes: dict) -> Claim:
 def cross_task_accuracy(acc: dict) -> Claim:
     """PS-fxn probe accuracy: own > related > original > opposing. acc: {name: [acc per probe seed]}."""
     text = "Accuracy: own > related > original > opposing"
-    paper = "Table 5: 89.58 > 88.53 > 87.75 > 83.24"
+    paper = paper_evidence()["4.4-accuracy"]
     order = ["ps-fxn", "ps-role", "original", "pos"]
     if any(not acc.get(k) for k in order):
         return Claim("4.4-accuracy", "§4.4, Table 5", text, paper, "a model is missing", UNTESTABLE,
@@ -406,33 +446,3 @@ def lower_layers_move_less(ranges: list[dict]) -> Claim:
     return Claim("4.5-ranges", "§4.5, Figure 5", text, paper, ours, FAILS if bad else HOLDS,
                  ("not smaller: " + "; ".join(bad)) if bad else "the lowest stored layer's range is the smaller in every case",
                  interval=[min(ratios), max(ratios)], margin=min(ratios) - 1)
-
-
-# --- the ledger -----------------------------------------------------------------------------------------------
-
-def ledger(results: dict[str, list[dict]]) -> "pd.DataFrame":
-    """One row per claim id over several profiles' recorded claims: {profile: [claim dicts]} -> DataFrame with the
-    claim, the paper's evidence, each profile's evidence and verdict, and a sentence where verdicts differ."""
-    import pandas as pd
-    order, by_id = [], {}
-    for profile, claims in results.items():
-        for c in claims:
-            if c["id"] not in by_id:
-                order.append(c["id"])
-                by_id[c["id"]] = {"id": c["id"], "section": c["section"], "claim": c["claim"], "paper": c["paper"]}
-            by_id[c["id"]][f"{profile}: ours"] = c["ours"]
-            by_id[c["id"]][f"{profile}: verdict"] = c["verdict"]
-            by_id[c["id"]][f"{profile}: reason"] = c["reason"]
-    rows = []
-    for cid in order:
-        row = by_id[cid]
-        verdicts = {p: row.get(f"{p}: verdict", "not run") for p in results}
-        for p in results:
-            row.setdefault(f"{p}: verdict", "not run")
-        if len(set(verdicts.values())) > 1:
-            row["where they differ"] = "; ".join(f"{p}: {v} ({row.get(f'{p}: reason', 'no run')})"
-                                                 for p, v in verdicts.items())
-        else:
-            row["where they differ"] = ""
-        rows.append(row)
-    return pd.DataFrame(rows)

@@ -130,12 +130,17 @@ def fetch(name: str, data_dir: str | os.PathLike | None = None) -> Path:
 
     import pooch
     folder = cache_dir() / "data" / Path(name).parent
+    existed = folder.exists()
     try:
         return Path(pooch.retrieve(url, known_hash=f"sha256:{sha}", fname=Path(name).name,
                                    path=folder, progressbar=False))
     except ValueError as e:  # pooch's checksum mismatch
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
         raise DataError(f"{name}: download from {url} failed its sha256 check: {e}") from e
     except Exception as e:  # no network, HTTP error, ...
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()   # leave no empty folder behind
         raise DataError(
             f"{name} is not available: downloading it from {url} failed ({type(e).__name__}: {e}). "
             f"Offline, name a folder holding a copy with CLOSERLOOK_DATA_DIR (or data_dir=/--data-dir).") from e
@@ -222,6 +227,9 @@ def read_vis(path) -> list[tuple[Sentence, list[Preposition]]]:
     out = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
+            if not line.endswith("\n") and line.strip():
+                # Every line of the file ends with a newline: a last line without one was cut off.
+                raise DataFormatError(path, n, "the file ends in the middle of a line (truncated?)")
             line = line.rstrip("\n")
             if not line.strip():
                 continue

@@ -60,8 +60,14 @@ def layer_index(enc: Encoder, layer) -> int:
 
 
 def dynamics_layers(params, enc: Encoder) -> list[int]:
-    """The profile's snapshot layers that this model has (a profile serves models of 2 to 12 layers), and the last."""
+    """The profile's snapshot layers that this model has (a profile serves models of 2 to 12 layers), and the last.
+    The dynamics model itself must have every layer the profile names."""
     layers = {layer_index(enc, l) for l in params["directprobe"]["dynamics_layers"]}
+    if enc.name == params["dynamics_model"] and max(layers) > enc.n_layers:
+        from .params import ParamsError
+        raise ParamsError(f"{params.get('_file', 'profile')}: 'directprobe.dynamics_layers' = "
+                          f"{params['directprobe']['dynamics_layers']}: the dynamics model {enc.name} has layers "
+                          f"0..{enc.n_layers} (or 'last')")
     return sorted({l for l in layers if 0 <= l <= enc.n_layers} | {enc.n_layers})
 
 
@@ -102,22 +108,27 @@ def finetuned_run(params, label: str, task: str, seed: int | None = None) -> Fin
         return finetune(enc, train, test, finetune_config(params, label, seed), progress=True)
 
 
-def finetuned(params, label: str, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
-    """Train and test representations of the fine-tuned model at one layer (the last snapshot)."""
-    run = finetuned_run(params, label, task)
+def snapshot(params, label: str, task: str, i: int = -1, layer="last", split: str = "train",
+             seed: int | None = None) -> np.ndarray:
+    """One split's representations at snapshot i (0 = the original model, -1 = the fine-tuned one) and one stored
+    layer of a fine-tuning run, as float32. Every fine-tuned representation of the same task in the tables and
+    figures comes from here (the run's own float16 snapshots), so a number that appears twice is the same."""
+    run = finetuned_run(params, label, task, seed)
     k = run.layers.index(layer_index(encoder(params, label), layer))
-    last = len(run.steps) - 1
-    return run.snapshot(last, "train")[k].astype(np.float32), run.snapshot(last, "test")[k].astype(np.float32)
+    return run.snapshot(i % len(run.steps), split)[k].astype(np.float32)
+
+
+def finetuned(params, label: str, task: str, layer="last", seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test representations of the fine-tuned model at one layer (the last snapshot)."""
+    return (snapshot(params, label, task, -1, layer, "train", seed),
+            snapshot(params, label, task, -1, layer, "test", seed))
 
 
 def drop_conflicting_duplicates(X, y):
     """Rows whose coordinates repeat with another label (e.g. the same TREC question under two labels) cannot be
     separated by any clustering; DirectProbe is run without them."""
-    _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    conflict = np.zeros(len(first), bool)
-    np.logical_or.at(conflict, inverse, y != y[first][inverse])
-    keep = ~conflict[inverse]
+    keep = np.ones(len(X), bool)
+    keep[conflicting_rows(X, y)] = False
     return X[keep], y[keep]
 
 
@@ -128,12 +139,67 @@ def _fit_directprobe(X, y, rate):
     return dp
 
 
+def conflicting_rows(X, y) -> np.ndarray:
+    """Indices of the rows whose coordinates repeat with another label (e.g. one TREC question under two labels)."""
+    X, y = np.asarray(X), np.asarray(y)
+    _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    conflict = np.zeros(len(first), bool)
+    np.logical_or.at(conflict, inverse, y != y[first][inverse])
+    return np.flatnonzero(conflict[inverse])
+
+
 def directprobe(params, X, y) -> DirectProbe:
-    """A fitted DirectProbe (cached on disk by the arrays and rate). Its `predict` needs `attach(dp, X)`."""
+    """A fitted DirectProbe, cached on disk by the arrays and the rate.
+
+    Rows that repeat another row's coordinates under another label are left out (no clustering can separate
+    them); which ones is in ``dropped_rows_`` and printed, never silent. The returned probe holds the caller's X
+    again, so ``predict``, ``score`` and ``hull_distances`` work on it (the cache keeps no copy of X).
+    """
+    X, y = np.asarray(X, np.float32), np.asarray(y).astype(str)
     with stage("directprobe"):
         memory = Memory(cache_dir() / "directprobe", verbose=0)
-        return memory.cache(_fit_directprobe)(np.asarray(X, np.float32), np.asarray(y).astype(str),
-                                              params["directprobe"]["rate"])
+        dp = memory.cache(_fit_directprobe)(X, y, params["directprobe"]["rate"])
+    dropped = conflicting_rows(X, y)
+    if len(dropped):
+        print(f"DirectProbe: {len(dropped)} row(s) repeat another label's coordinates and are left out "
+              f"(rows {dropped.tolist()[:6]}, labels {sorted(set(y[dropped].tolist()))[:6]})")
+    dp.dropped_rows_ = dropped
+    dp._X = np.delete(X, dropped, axis=0) if len(dropped) else X
+    return dp
+
+
+def _clusters_with_twins(X, y, rate):
+    """What the authors' DirectProbe makes of rows that repeat another label's coordinates ("twins").
+
+    Their code keeps the twins. Any merge that puts a twin into a larger cluster makes a hull that contains its
+    other-labelled twin, whose singleton cluster it then meets, so the merge is refused (their sphere pre-test is
+    strict, so a merge where the twin lies exactly on the new bounding sphere, as in a two-point cluster, can slip
+    through: hence 51 or 52 clusters for 50 labels in their Table 4). Every twin stays a cluster of its own, and no
+    other cluster may contain the twins' point. The same outcome here: the shared point becomes one cluster of a
+    label of its own, which every other cluster must avoid, and counts as one cluster per twin.
+    """
+    rows = conflicting_rows(X, y)
+    if not len(rows):
+        dp = DirectProbe(rate=rate).fit(X, y)
+        return {"clusters": int(dp.n_clusters_), "labels": len(dp.classes_), "linear": bool(dp.is_linear_),
+                "twins": 0}
+    points, group = np.unique(X[rows], axis=0, return_inverse=True)
+    keep = np.setdiff1d(np.arange(len(X)), rows)
+    X2 = np.concatenate([X[keep], points])
+    y2 = np.concatenate([y[keep], [f"<twins {g}>" for g in range(len(points))]])
+    dp = DirectProbe(rate=rate).fit(X2, y2)
+    clusters = int(dp.n_clusters_) - len(points) + len(rows)
+    labels = len(np.unique(y))
+    return {"clusters": clusters, "labels": labels, "linear": clusters == labels, "twins": int(len(rows))}
+
+
+def directprobe_keeping_twins(params, X, y) -> dict:
+    """#clusters and linearity as the authors' code gives them with the twins kept (cached on disk)."""
+    with stage("directprobe"):
+        memory = Memory(cache_dir() / "directprobe", verbose=0)
+        return memory.cache(_clusters_with_twins)(np.asarray(X, np.float32), np.asarray(y).astype(str),
+                                                  params["directprobe"]["rate"])
 
 
 def mlp_probe(params, X, y, Xt, yt) -> dict:
@@ -156,7 +222,8 @@ def table7_rows(params, label: str, task: str) -> list[dict]:
             if dp_test.is_linear_:
                 similarity = probe_similarity(dp_train, dp_test)
         rows.append({"model": label, "task": task, "rep": rep, "acc": 100 * probe["acc_mean"],
-                     "std": 100 * probe["acc_std"], "best_size": tuple(probe["best_hidden"]),
+                     "std": 100 * probe["acc_std"], "accs": [100 * a for a in probe["accs"]],
+                     "best_size": tuple(probe["best_hidden"]),
                      "clusters": dp_train.n_clusters_, "labels": len(dp_train.classes_),
                      "linear": bool(dp_train.is_linear_), "similarity": similarity})
     return rows
@@ -165,11 +232,9 @@ def table7_rows(params, label: str, task: str) -> list[dict]:
 def min_distance_dynamics(params, label: str, task: str, layer="last") -> tuple[list[int], dict]:
     """§4.3: each label's minimum distance at every snapshot ({label: [d_0, ..., d_K]}), or None if non-linear."""
     run = finetuned_run(params, label, task)
-    train, _ = task_data(params, task)
-    k = run.layers.index(layer_index(encoder(params, label), layer))
     curves = defaultdict(list)
     for i in range(len(run.steps)):
-        dp = directprobe(params, run.snapshot(i, "train")[k].astype(np.float32), train.labels)
+        dp = snapshot_directprobe(params, label, task, i, layer)
         if not dp.is_linear_:
             return run.steps, None
         for lab, d in label_min_distances(dp).items():
@@ -177,12 +242,10 @@ def min_distance_dynamics(params, label: str, task: str, layer="last") -> tuple[
     return run.steps, dict(curves)
 
 
-def snapshot_directprobe(params, label: str, task: str, i: int, layer) -> DirectProbe:
+def snapshot_directprobe(params, label: str, task: str, i: int, layer="last", seed: int | None = None) -> DirectProbe:
     """DirectProbe on the training set at snapshot i of the fine-tuning run, at one stored layer."""
-    run = finetuned_run(params, label, task)
     train, _ = task_data(params, task)
-    k = run.layers.index(layer_index(encoder(params, label), layer))
-    return directprobe(params, run.snapshot(i, "train")[k].astype(np.float32), train.labels)
+    return directprobe(params, snapshot(params, label, task, i, layer, "train", seed), train.labels)
 
 
 def label_centroids(X, y) -> tuple[list, np.ndarray]:
@@ -191,16 +254,102 @@ def label_centroids(X, y) -> tuple[list, np.ndarray]:
     return labels, np.stack([np.asarray(X, np.float64)[y == l].mean(0) for l in labels])
 
 
-def centroid_paths(params, label: str, task: str, layer) -> tuple[list, np.ndarray]:
-    """Each label's centroid at every snapshot: labels, array (snapshots, labels, width)."""
-    run = finetuned_run(params, label, task)
+def centroid_paths(params, label: str, task: str, layer, seed: int | None = None) -> tuple[list, np.ndarray]:
+    """Each label's centroid at every snapshot of a run: labels, array (snapshots, labels, width). A seed run
+    has two snapshots, the first and the last."""
+    run = finetuned_run(params, label, task, seed)
     train, _ = task_data(params, task)
-    k = run.layers.index(layer_index(encoder(params, label), layer))
     paths = []
     for i in range(len(run.steps)):
-        labels, c = label_centroids(run.snapshot(i, "train")[k], train.labels)
+        labels, c = label_centroids(snapshot(params, label, task, i, layer, "train", seed), train.labels)
         paths.append(c)
     return labels, np.stack(paths)
+
+
+# --- over fine-tuning seeds (the intervals of the claims ledger) -------------------------------------------------
+
+def similarity_case(params, label: str, task: str) -> dict | None:
+    """§4.1 for one model and task: train/test similarity before and after fine-tuning for every seed, with the
+    bootstrap interval (over label pairs) of each seed's drop. None where the similarity is not defined before
+    fine-tuning or under the main seed (a space that is not linear)."""
+    from .claims import bootstrap_pearson_drop
+    from .geometry import distance_vector, spatial_similarity
+    train, test = task_data(params, task)
+    X, Xt = original(params, label, task)
+    before = directprobe(params, X, train.labels), directprobe(params, Xt, test.labels)
+    if not all(dp.is_linear_ for dp in before):
+        return None
+    seeds, undefined = [], []
+    for seed in fine_tuning_seeds(params):
+        F, Ft = finetuned(params, label, task, seed=seed)
+        after = directprobe(params, F, train.labels), directprobe(params, Ft, test.labels)
+        if not all(dp.is_linear_ for dp in after):
+            if seed == params["finetune"]["seed"]:
+                return None
+            undefined.append(seed)
+            continue
+        common = sorted(set.intersection(*(set(dp.classes_) for dp in before + after)))
+        u0, v0, u1, v1 = (distance_vector(dp, common) for dp in before + after)
+        drop, low, high = bootstrap_pearson_drop(u0, v0, u1, v1)
+        seeds.append({"seed": seed, "before": spatial_similarity(u0, v0), "after": spatial_similarity(u1, v1),
+                      "drop": drop, "low": low, "high": high, "label_pairs": len(u0)})
+    return {"case": f"{label}/{task}", "seeds": seeds, "undefined_seeds": undefined}
+
+
+def min_distance_changes(params, label: str, task: str, layer="last") -> dict | None:
+    """§4.3 over seeds: each label's minimum distance after fine-tuning minus before, for every seed whose final
+    space is linear. None when the space before fine-tuning is not linear."""
+    start = snapshot_directprobe(params, label, task, 0, layer)
+    if not start.is_linear_:
+        return None
+    d0 = label_min_distances(start)
+    seeds, undefined = [], []
+    for seed in fine_tuning_seeds(params):
+        dp = snapshot_directprobe(params, label, task, -1, layer, seed)
+        if not dp.is_linear_:
+            undefined.append(seed)
+            continue
+        d1 = label_min_distances(dp)
+        change = {lab: d1[lab] - d0[lab] for lab in d0}
+        seeds.append({"seed": seed, "change": change, "mean_change": float(np.mean(list(change.values())))})
+    return {"task": task, "seeds": seeds, "undefined_seeds": undefined}
+
+
+def closest_labels(params, label: str, task: str, n: int = 3) -> list[str]:
+    """The n labels whose centroids are closest to one another before fine-tuning (smallest sum of pairwise
+    distances, last layer): Figure 3's trio."""
+    import itertools
+    train, _ = task_data(params, task)
+    labels, c = label_centroids(snapshot(params, label, task, 0, "last", "train"), train.labels)
+    trio = min(itertools.combinations(range(len(labels)), n),
+               key=lambda t: sum(np.linalg.norm(c[a] - c[b]) for a, b in itertools.combinations(t, 2)))
+    return [labels[i] for i in trio]
+
+
+def centroid_shift(params, label: str, task: str, layer, seed: int | None = None) -> tuple[list, np.ndarray]:
+    """Each label's centroid after fine-tuning minus before, at one layer: labels, (labels, width)."""
+    train, _ = task_data(params, task)
+    labels, c0 = label_centroids(snapshot(params, label, task, 0, layer, "train", seed), train.labels)
+    _, c1 = label_centroids(snapshot(params, label, task, -1, layer, "train", seed), train.labels)
+    return labels, c1 - c0
+
+
+def shift_pca(params, label: str, task: str, layer, seed: int | None = None) -> tuple[list, np.ndarray]:
+    """Figures 5, 7-10: a 2-D PCA of the labels' centroid shifts at one layer: labels, (labels, 2)."""
+    from sklearn.decomposition import PCA
+    labels, shift = centroid_shift(params, label, task, layer, seed)
+    return labels, PCA(2, random_state=0).fit_transform(shift)
+
+
+def shift_range(xy: np.ndarray) -> float:
+    """The larger of the two axis spans of a PCA of centroid shifts (how far labels move, §4.5)."""
+    return float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1])))
+
+
+def seed_tasks(params, label: str) -> list[str]:
+    """Tasks that get seed runs: those linear before and after fine-tuning under the main seed (§4.1's defined
+    similarities are among them, and §4.3 reads them)."""
+    return linear_tasks(params, label)
 
 
 def linear_tasks(params, label: str) -> list[str]:

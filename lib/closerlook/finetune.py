@@ -43,9 +43,14 @@ class FinetuneConfig:
 
     def __post_init__(self):
         if self.snapshots < 2:
-            raise ValueError("snapshots must be >= 2 (the original model and the final one)")
-        if self.epochs <= 0 or self.batch_size <= 0 or self.lr <= 0 or not 0 <= self.warmup < 1:
-            raise ValueError(f"invalid fine-tuning settings: {self}")
+            raise ValueError(f"fine-tuning setting snapshots = {self.snapshots}: at least 2 (the original model and "
+                             "the final one)")
+        for name, ok, allowed in (("epochs", self.epochs >= 1, "at least 1"),
+                                  ("batch_size", self.batch_size >= 1, "at least 1"),
+                                  ("lr", self.lr > 0, "above 0"), ("warmup", 0 <= self.warmup < 1, "in [0, 1)"),
+                                  ("seed", self.seed >= 0, ">= 0")):
+            if not ok:
+                raise ValueError(f"fine-tuning setting {name} = {getattr(self, name)}: {allowed}")
 
 
 class FinetuneRun:
@@ -114,109 +119,162 @@ def _run_key(encoder, train, test, config) -> str:
 
 def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: FinetuneConfig = FinetuneConfig(),
              cache: bool = True, progress: bool = True) -> FinetuneRun:
-    """Fine-tune a copy of `encoder` on `train`; returns the (possibly cached) run. `encoder` itself is untouched."""
-    import copy
+    """Fine-tune a copy of `encoder` on `train`; returns the (possibly cached) run. `encoder` itself is untouched.
 
-    import torch
-    from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
+    Two processes asking for the same run share one: the first trains it under a file lock, the second waits for
+    the lock and then finds the run complete. Temporary folders left by a process that died are removed once the
+    lock is held (no live process can be writing them then).
+    """
+    from filelock import FileLock
 
     if train.task != test.task:
         raise ValueError(f"train and test are different tasks: {train.task} and {test.task}")
     key = _run_key(encoder, train, test, config)
     root = cache_dir() / "finetune"
+    root.mkdir(parents=True, exist_ok=True)
     final = root / f"{train.task}-{key}"
     if cache and (final / "COMPLETE").exists():
         return FinetuneRun(final)
-    for stale in root.glob(f"{train.task}-{key}.tmp*"):   # left by an interrupted run
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = root / f"{train.task}-{key}.tmp{os.getpid()}"
-    (tmp / "snapshots").mkdir(parents=True)
+    with FileLock(str(root / f"{train.task}-{key}.lock")):
+        if cache and (final / "COMPLETE").exists():      # another process finished it while we waited
+            return FinetuneRun(final)
+        for stale in root.glob(f"{train.task}-{key}.tmp*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = root / f"{train.task}-{key}.tmp{os.getpid()}"
+        (tmp / "snapshots").mkdir(parents=True)
+        started = time.perf_counter()
+        state = _setup(encoder, train, config)
+        snapshot_steps, snapshot_losses = _train(state, train, test, config, tmp, progress)
+        accuracy, unseen = _head_accuracy(state, test)
+        meta = {"task": train.task, "model": {"name": encoder.name, **encoder.identity()},
+                "config": dataclasses.asdict(config), "layers": state.layers, "labels": state.label_set,
+                "total_steps": state.total, "snapshot_steps": snapshot_steps, "snapshot_losses": snapshot_losses,
+                "final_loss": snapshot_losses[-1], "head_test_accuracy": accuracy,
+                "test_labels_unseen_in_train": unseen, "wall_s": time.perf_counter() - started,
+                "device": str(state.work.device)}
+        _save(state, meta, tmp, final)
+    return FinetuneRun(final)
+
+
+@dataclass
+class _State:
+    """What a fine-tuning run works on: a copy of the encoder, the head, the optimiser and the schedule."""
+    work: Encoder
+    head: object
+    optimizer: object
+    scheduler: object
+    layers: list
+    label_set: list
+    label_index: dict
+    sentences: np.ndarray
+    rows_of: dict
+    per_epoch: int
+    total: int
+    rng: np.random.Generator
+
+
+def _setup(encoder: Encoder, train: TaskData, config: FinetuneConfig) -> _State:
+    import copy
+
+    import torch
+    from transformers import get_linear_schedule_with_warmup
 
     layers = list(range(encoder.n_layers + 1)) if config.layers is None else list(config.layers)
     label_set = train.label_set
-    label_index = {l: i for i, l in enumerate(label_set)}
-    y_train = np.array([label_index[l] for l in train.labels])
-
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     work = Encoder(encoder.name, encoder.tokenizer, copy.deepcopy(encoder.model), str(encoder.device))
     width = work.hidden_size * (2 if train.kind == "pair" else 1)
     head = torch.nn.Linear(width, len(label_set)).to(work.device)
-    params = list(work.model.parameters()) + list(head.parameters())
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(list(work.model.parameters()) + list(head.parameters()), lr=config.lr,
+                                  weight_decay=config.weight_decay)
     sentences = np.unique(train.targets[:, 0])
-    rows_of = {}
+    rows_of: dict = {}
     for r, s in enumerate(train.targets[:, 0]):
         rows_of.setdefault(int(s), []).append(r)
     per_epoch = int(np.ceil(len(sentences) / config.batch_size))
     total = per_epoch * config.epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total), total)
-    snapshot_steps = sorted(set(np.linspace(0, total, config.snapshots).round().astype(int).tolist()))
-    use_bf16 = work.device.type == "cuda"
+    return _State(work, head, optimizer, scheduler, layers, label_set, {l: i for i, l in enumerate(label_set)},
+                  sentences, rows_of, per_epoch, total, rng)
 
-    def take_snapshot(i, step, loss):
+
+def _train(state: _State, train: TaskData, test: TaskData, config: FinetuneConfig, tmp: Path,
+           progress: bool) -> tuple[list, list]:
+    """The update loop; a snapshot of the train and test representations at each of K evenly spaced steps."""
+    import torch
+    from tqdm.auto import tqdm
+
+    work, y_train = state.work, np.array([state.label_index[l] for l in train.labels])
+    snapshot_steps = sorted(set(np.linspace(0, state.total, config.snapshots).round().astype(int).tolist()))
+    use_bf16 = work.device.type == "cuda"
+    losses: list = []
+
+    def take_snapshot(i, loss):
         work.model.eval()
         np.savez(tmp / "snapshots" / f"{i:03d}.npz",
-                 train=work.embed(train, layers, progress=False).astype(np.float16),
-                 test=work.embed(test, layers, progress=False).astype(np.float16))
+                 train=work.embed(train, state.layers, progress=False).astype(np.float16),
+                 test=work.embed(test, state.layers, progress=False).astype(np.float16))
         work.model.train()
-        snap_losses.append(loss)
+        losses.append(loss)
 
-    snap_losses: list = []
-    started = time.perf_counter()
-    take_snapshot(0, 0, None)
+    take_snapshot(0, None)
     work.model.train()
     step, recent = 0, []
-    bar = tqdm(total=total, desc=f"fine-tune {encoder.name} on {train.task}", disable=not progress)
+    bar = tqdm(total=state.total, desc=f"fine-tune {work.name} on {train.task}", disable=not progress)
     for epoch in range(config.epochs):
-        order = rng.permutation(sentences)
-        for b in range(per_epoch):
+        order = state.rng.permutation(state.sentences)
+        for b in range(state.per_epoch):
             batch = order[b * config.batch_size:(b + 1) * config.batch_size].tolist()
-            rows = [r for s in batch for r in rows_of[s]]
+            rows = [r for s in batch for r in state.rows_of[s]]
             with torch.autocast(device_type=work.device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                logits = head(_targets_vectors(work, train, batch, rows))
+                logits = state.head(_targets_vectors(work, train, batch, rows))
                 loss = torch.nn.functional.cross_entropy(logits.float(),
                                                          torch.as_tensor(y_train[rows], device=work.device))
-            optimizer.zero_grad()
+            state.optimizer.zero_grad()
             loss.backward()
-            optimizer.step()
-            scheduler.step()
+            state.optimizer.step()
+            state.scheduler.step()
             step += 1
             recent.append(loss.item())
             bar.update()
             bar.set_postfix(loss=f"{np.mean(recent[-20:]):.3f}")
             if step in snapshot_steps:
-                take_snapshot(snapshot_steps.index(step), step, float(np.mean(recent[-per_epoch:])))
+                take_snapshot(snapshot_steps.index(step), float(np.mean(recent[-state.per_epoch:])))
     bar.close()
+    return snapshot_steps, losses
 
-    work.model.eval()
+
+def _head_accuracy(state: _State, test: TaskData) -> tuple[float, int]:
+    """The fine-tuned head's accuracy on the test set, and how many test labels the training set never had."""
+    import torch
+
+    state.work.model.eval()
+    known = np.array([l in state.label_index for l in test.labels])
+    y_test = np.array([state.label_index.get(l, -1) for l in test.labels])
     correct = 0
-    known = np.array([l in label_index for l in test.labels])
-    y_test = np.array([label_index.get(l, -1) for l in test.labels])
     with torch.no_grad():
         test_sentences = np.unique(test.targets[:, 0])
-        test_rows = {}
+        test_rows: dict = {}
         for r, s in enumerate(test.targets[:, 0]):
             test_rows.setdefault(int(s), []).append(r)
         for b in range(0, len(test_sentences), 64):
             batch = test_sentences[b:b + 64].tolist()
             rows = [r for s in batch for r in test_rows[s]]
-            pred = head(_targets_vectors(work, test, batch, rows).float()).argmax(-1).cpu().numpy()
+            pred = state.head(_targets_vectors(state.work, test, batch, rows).float()).argmax(-1).cpu().numpy()
             correct += int((pred == y_test[rows]).sum())
-    work.model.save_pretrained(tmp / "model", safe_serialization=True)
-    work.tokenizer.save_pretrained(tmp / "model")
-    meta = {"task": train.task, "model": {"name": encoder.name, **encoder.identity()}, "config": dataclasses.asdict(config), "layers": layers,
-            "labels": label_set, "total_steps": total, "snapshot_steps": snapshot_steps,
-            "snapshot_losses": snap_losses, "final_loss": snap_losses[-1],
-            "head_test_accuracy": correct / len(test), "test_labels_unseen_in_train": int((~known).sum()),
-            "wall_s": time.perf_counter() - started, "device": str(work.device)}
+    return correct / len(test), int((~known).sum())
+
+
+def _save(state: _State, meta: dict, tmp: Path, final: Path) -> None:
+    """The final weights and the run's record, then one rename: the run appears complete or not at all."""
+    state.work.model.save_pretrained(tmp / "model", safe_serialization=True)
+    state.work.tokenizer.save_pretrained(tmp / "model")
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     (tmp / "COMPLETE").write_text("ok\n")
     if final.exists():
         shutil.rmtree(final)
-    os.replace(tmp, final)   # atomic: the run appears complete or not at all
-    return FinetuneRun(final)
+    os.replace(tmp, final)
 
 
 def finetune_task(model: str | Encoder, task: str, config: FinetuneConfig = FinetuneConfig(), data_dir=None,
@@ -226,30 +284,51 @@ def finetune_task(model: str | Encoder, task: str, config: FinetuneConfig = Fine
     return finetune(encoder, load_task(task, "train", data_dir), load_task(task, "test", data_dir), config, **kwargs)
 
 
-def main(argv=None):
-    """``python -m closerlook.finetune --task pos``: fine-tune and report the run."""
+def main(argv=None) -> int:
+    """``python -m closerlook.finetune --task pos``: fine-tune and report the run (cached)."""
     import argparse
-    ap = argparse.ArgumentParser(prog="python -m closerlook.finetune")
-    ap.add_argument("--model", default="default")
-    ap.add_argument("--task", required=True, nargs="+")
-    ap.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
-    ap.add_argument("--snapshots", type=int, default=FinetuneConfig.snapshots)
-    ap.add_argument("--lr", type=float, default=FinetuneConfig.lr)
-    ap.add_argument("--batch-size", type=int, default=FinetuneConfig.batch_size)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--data-dir")
+    import sys
+
+    from .data import TASKS, DataError
+    from .representations import DEFAULT_MODEL, PAPER_MODELS, ModelLoadError
+    ap = argparse.ArgumentParser(prog="python -m closerlook.finetune",
+                                 description="Fine-tune a model on tasks, keeping snapshots of the representations "
+                                             "along the way; prints one JSON line per task. Runs are cached.",
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--model", default="default",
+                    help=f"the embedded {DEFAULT_MODEL} ('default'), one of {', '.join(PAPER_MODELS)}, a Hub id or "
+                         "a local model folder")
+    ap.add_argument("--task", required=True, nargs="+", choices=TASKS, metavar="TASK",
+                    help=f"one or more of {', '.join(TASKS)}")
+    ap.add_argument("--epochs", type=int, default=FinetuneConfig.epochs, help="passes over the training set")
+    ap.add_argument("--snapshots", type=int, default=FinetuneConfig.snapshots,
+                    help="snapshots kept, the original model and the final one included (>= 2)")
+    ap.add_argument("--lr", type=float, default=FinetuneConfig.lr, help="AdamW learning rate")
+    ap.add_argument("--warmup", type=float, default=FinetuneConfig.warmup,
+                    help="fraction of the updates with a rising learning rate")
+    ap.add_argument("--batch-size", type=int, default=FinetuneConfig.batch_size, help="sentences per update")
+    ap.add_argument("--seed", type=int, default=FinetuneConfig.seed, help="seed of the head and the batch order")
+    ap.add_argument("--data-dir", help="a mirror folder of the upstream data (else CLOSERLOOK_DATA_DIR, else download)")
     args = ap.parse_args(argv)
-    encoder = Encoder.load(args.model)
-    config = FinetuneConfig(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, snapshots=args.snapshots,
-                            seed=args.seed)
-    for task in args.task:
-        run = finetune_task(encoder, task, config, args.data_dir)
-        size = sum(f.stat().st_size for f in (run.folder / "snapshots").iterdir())
-        print(json.dumps({"task": task, "wall_s": round(run.meta["wall_s"], 1), "steps": run.meta["total_steps"],
-                          "final_loss": round(run.meta["final_loss"], 4),
-                          "head_test_accuracy": round(run.head_test_accuracy, 4),
-                          "snapshot_mb": round(size / 2 ** 20, 1), "folder": str(run.folder)}))
+    try:
+        # Settings first, then the data, then the model: a mistake is reported before anything slow runs.
+        config = FinetuneConfig(lr=args.lr, warmup=args.warmup, batch_size=args.batch_size, epochs=args.epochs,
+                                snapshots=args.snapshots, seed=args.seed)
+        data = {task: (load_task(task, "train", args.data_dir), load_task(task, "test", args.data_dir))
+                for task in args.task}
+        encoder = Encoder.load(args.model)
+        for task, (train, test) in data.items():
+            run = finetune(encoder, train, test, config)
+            size = sum(f.stat().st_size for f in (run.folder / "snapshots").iterdir())
+            print(json.dumps({"task": task, "wall_s": round(run.meta["wall_s"], 1), "steps": run.meta["total_steps"],
+                              "final_loss": round(run.meta["final_loss"], 4),
+                              "head_test_accuracy": round(run.head_test_accuracy, 4),
+                              "snapshot_mb": round(size / 2 ** 20, 1), "folder": str(run.folder)}))
+    except (DataError, ModelLoadError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -58,68 +58,146 @@ SCHEMA = {
 
 
 def _check(value, schema, where: str, path: str):
+    """Check `value` against `schema`; returns it, with floats written as strings ("3e-4", which YAML reads as a
+    string) turned into floats."""
     if isinstance(schema, dict) and len(schema) == 1 and next(iter(schema)) is str:
         if not isinstance(value, dict):
             raise ParamsError(f"{path}: '{where}' must be a mapping, got {type(value).__name__}")
         inner = next(iter(schema.values()))
-        for k, v in value.items():
+        for k in list(value):
             if not isinstance(k, str):
                 raise ParamsError(f"{path}: keys of '{where}' must be strings, got {k!r}")
-            _check(v, inner, f"{where}.{k}", path)
-        return
+            value[k] = _check(value[k], inner, f"{where}.{k}", path)
+        return value
     if isinstance(schema, dict):
         if not isinstance(value, dict):
             raise ParamsError(f"{path}: '{where}' must be a mapping, got {type(value).__name__}")
-        for k, v in value.items():
+        for k in list(value):
             key = f"{where}.{k}" if where else k
             if k not in schema:
                 raise ParamsError(f"{path}: unknown key '{key}' (known: {', '.join(schema)})")
-            _check(v, schema[k], key, path)
-        return
+            value[k] = _check(value[k], schema[k], key, path)
+        return value
     if isinstance(schema, list):
         if not isinstance(value, list):
             raise ParamsError(f"{path}: '{where}' must be a list, got {type(value).__name__}")
-        for i, v in enumerate(value):
-            _check(v, schema[0], f"{where}[{i}]", path)
-        return
+        return [_check(v, schema[0], f"{where}[{i}]", path) for i, v in enumerate(value)]
     types = schema if isinstance(schema, tuple) else (schema,)
     if float in types and isinstance(value, int) and not isinstance(value, bool):
-        return
+        return float(value)
+    if float in types and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if isinstance(value, bool) and bool not in types or not isinstance(value, types):
         names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
         raise ParamsError(f"{path}: '{where}' must be {names}, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _ranges(params: dict, path: str) -> None:
+    """Every number in its range, every task and model named where one is expected: one line per refusal,
+    naming file, key, value and what is allowed."""
+    def bad(key, value, allowed):
+        raise ParamsError(f"{path}: '{key}' = {value!r}: {allowed}")
+
+    from .data import TASKS
+    if not params["models"]:
+        bad("models", params["models"], "name at least one model")
+    if not params["tasks"]:
+        bad("tasks", params["tasks"], f"name at least one of {', '.join(TASKS)}")
+    for task in params["tasks"]:
+        if task not in TASKS:
+            bad("tasks", task, f"a task is one of {', '.join(TASKS)}")
+    if len(set(params["tasks"])) != len(params["tasks"]):
+        bad("tasks", params["tasks"], "each task once")
+    for which in ("max_train_sentences", "max_test_sentences"):
+        for task, n in params["data"].get(which, {}).items():
+            if task not in params["tasks"]:
+                bad(f"data.{which}.{task}", n, f"keys are the profile's tasks ({', '.join(params['tasks'])})")
+            if n is not None and n < 1:
+                bad(f"data.{which}.{task}", n, "at least 1 (or null for the whole split)")
+    probe = params["probe"]
+    if not probe.get("hidden_sizes"):
+        bad("probe.hidden_sizes", probe.get("hidden_sizes"), "at least one [size, size] pair")
+    for i, h in enumerate(probe["hidden_sizes"]):
+        if len(h) != 2 or any(n < 1 for n in h):
+            bad(f"probe.hidden_sizes[{i}]", h, "two hidden sizes of at least 1 (the paper's probe has 2 layers)")
+    if not probe.get("alphas") or any(a < 0 for a in probe["alphas"]):
+        bad("probe.alphas", probe.get("alphas"), "at least one L2 weight, each >= 0")
+    if not probe.get("seeds") or any(x < 0 for x in probe["seeds"]):
+        bad("probe.seeds", probe.get("seeds"), "at least one seed, each >= 0")
+    if probe.get("max_iter", 1) < 1:
+        bad("probe.max_iter", probe["max_iter"], "at least 1")
+    ft = params["finetune"]
+    if ft.get("lr", 1) <= 0:
+        bad("finetune.lr", ft["lr"], "a learning rate above 0, e.g. 3e-4")
+    if not 0 <= ft.get("warmup", 0) < 1:
+        bad("finetune.warmup", ft["warmup"], "a fraction of the updates in [0, 1)")
+    if ft.get("batch_size", 1) < 1:
+        bad("finetune.batch_size", ft["batch_size"], "at least 1 sentence")
+    for label, n in ft.get("epochs", {}).items():
+        if label != "default" and label not in params["models"]:
+            bad(f"finetune.epochs.{label}", n, f"keys are 'default' or a model label ({', '.join(params['models'])})")
+        if n < 1:
+            bad(f"finetune.epochs.{label}", n, "at least 1")
+    if ft.get("snapshots", 2) < 2:
+        bad("finetune.snapshots", ft["snapshots"], "at least 2 (the original model and the fine-tuned one)")
+    for key in ("seed",):
+        if ft.get(key, 0) < 0:
+            bad(f"finetune.{key}", ft[key], "a seed >= 0")
+    if any(x < 0 for x in ft.get("seeds", [])):
+        bad("finetune.seeds", ft["seeds"], "seeds >= 0")
+    dp = params["directprobe"]
+    if not 0 < dp.get("rate", 0.01) <= 1:
+        bad("directprobe.rate", dp["rate"], "a fraction of the merge history in (0, 1]")
+    layers = dp.get("dynamics_layers", ["last"])
+    if not layers:
+        bad("directprobe.dynamics_layers", layers, "at least one layer")
+    for i, l in enumerate(layers):
+        if isinstance(l, str) and l != "last" or isinstance(l, int) and l < 0:
+            bad(f"directprobe.dynamics_layers[{i}]", l, "a layer number >= 0 or 'last'")
 
 
 REQUIRED = ["models", "tasks", "dynamics_model", "probe", "finetune", "directprobe"]
 
 
+def resolve_profile(path: str | Path = "default") -> Path:
+    """A profile's file: a YAML path as given, or a name under params/ ("default", "full", "paper", "smoke")."""
+    given = Path(path)
+    if given.suffix in (".yaml", ".yml") or given.exists():
+        if not given.is_file():
+            raise ParamsError(f"no such profile file: {given}")
+        return given.resolve()
+    named = PARAMS_DIR / f"{path}.yaml"
+    if named.is_file():
+        return named
+    known = ", ".join(sorted(p.stem for p in PARAMS_DIR.glob("*.yaml")))
+    raise ParamsError(f"no such profile: {str(path)!r} (a YAML file, or one of: {known})")
+
+
 def load_params(path: str | Path = "default") -> dict:
-    """Load and validate a profile: a path, or a name under params/ ("default", "paper", "smoke")."""
-    path = Path(path)
-    if not path.suffix and not path.exists():
-        path = PARAMS_DIR / f"{path}.yaml"
-    if not path.exists():
-        raise ParamsError(f"no such profile: {path}")
+    """Load and validate a profile: a path, or a name under params/ ("default", "full", "paper", "smoke")."""
+    path = resolve_profile(path)
     try:
         params = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(params, dict):
         raise ParamsError(f"{path}: a profile is a mapping of keys to values")
-    _check(params, SCHEMA, "", str(path))
+    params = _check(params, SCHEMA, "", str(path))
     missing = [k for k in REQUIRED if k not in params]
     if missing:
         raise ParamsError(f"{path}: missing key(s) {', '.join(missing)}")
-    from .data import TASKS
-    for task in params["tasks"]:
-        if task not in TASKS:
-            raise ParamsError(f"{path}: 'tasks' names unknown task {task!r} (known: {', '.join(TASKS)})")
     if params["dynamics_model"] not in params["models"]:
-        raise ParamsError(f"{path}: 'dynamics_model' {params['dynamics_model']!r} is not one of 'models'")
-    params.setdefault("data", {})
+        raise ParamsError(f"{path}: 'dynamics_model' = {params['dynamics_model']!r}: one of the 'models' labels "
+                          f"({', '.join(params['models'])})")
+    params["data"] = params.get("data") or {}
     params["data"].setdefault("max_train_sentences", {})
     params["data"].setdefault("max_test_sentences", {})
     if "default" not in params["finetune"].get("epochs", {}):
         raise ParamsError(f"{path}: 'finetune.epochs' needs a 'default' entry")
+    _ranges(params, str(path))
     params["_file"] = str(path)
     return params

@@ -43,3 +43,62 @@ def min_distance_curves(ax, steps, curves: dict, top: int = 3):
     ax.set_ylabel("minimum distance to another label")
     ax.legend(fontsize=7)
     return chosen
+
+
+def min_distance_panels(curves: dict, model: str):
+    """Figures 2 and 6: one panel per task ({task: (steps, {label: [d_0, ..., d_K]})}), last layer."""
+    import matplotlib.pyplot as plt
+    n = max(len(curves), 1)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
+    for ax, (task, (steps, c)) in zip(axes[0], curves.items()):
+        min_distance_curves(ax, steps, c)
+        ax.set_title(f"{task} ({model}, last layer)")
+    return fig
+
+
+def centroid_paths_figure(paths: dict, chosen: list):
+    """Figure 3: the centroids of the `chosen` labels at every snapshot, one panel per layer
+    ({layer: (labels, (snapshots, labels, width))}), in a 2-D PCA fitted on the chosen paths. Stars: the start."""
+    import matplotlib.pyplot as plt
+    from sklearn.decomposition import PCA
+    fig, axes = plt.subplots(1, len(paths), figsize=(4.5 * len(paths), 4), squeeze=False)
+    for ax, (layer, (labels, p)) in zip(axes[0], paths.items()):
+        picked = p[:, [labels.index(l) for l in chosen]]                 # (snapshots, len(chosen), width)
+        flat = PCA(2, random_state=0).fit_transform(picked.reshape(-1, picked.shape[-1]))
+        flat = flat.reshape(len(p), len(chosen), 2)
+        for j, lab in enumerate(chosen):
+            ax.plot(flat[:, j, 0], flat[:, j, 1], marker=".", label=lab)
+            ax.scatter(flat[0, j, 0], flat[0, j, 1], s=80, marker="*", color="k")
+        ax.set_title(f"POS, layer {layer}")
+        ax.legend()
+    return fig
+
+
+def shift_panels(shifts: dict, task: str):
+    """Figures 5, 7-10: each label's centroid shift in a 2-D PCA, one panel per layer ({layer: (labels, xy)})."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(shifts), figsize=(3.2 * len(shifts), 3.2), squeeze=False)
+    for ax, (layer, (labels, xy)) in zip(axes[0], shifts.items()):
+        ax.scatter(xy[:, 0], xy[:, 1], s=12)
+        for lab, (a, b) in zip(labels, xy):
+            ax.annotate(lab, (a, b), fontsize=6)
+        ax.set_title(f"{task}, layer {layer}")
+    return fig
+
+
+def layer_similarity_panels(similarity: dict, tasks: list, model: str, threshold: float = 0.5):
+    """Figure 4: per task, each layer's similarity to its original along fine-tuning
+    ({(task, layer): (steps, values)})."""
+    import matplotlib.pyplot as plt
+    n = max(len(tasks), 1)
+    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.3), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for (t, layer), (steps, values) in similarity.items():
+            if t == task:
+                ax.plot(steps, values, marker="o", ms=3, label=f"layer {layer}")
+        ax.axhline(threshold, color="0.6", ls="--", lw=1)
+        ax.set_title(f"{task} ({model})")
+        ax.set_xlabel("fine-tuning updates")
+        ax.set_ylabel("Pearson vs original")
+        ax.legend(fontsize=7)
+    return fig

@@ -27,16 +27,23 @@ PAPER_ALPHAS = [10.0 ** k for k in range(-7, 1)]
 PAPER_SEEDS = [0, 1, 2, 3, 4]
 
 
-def _check_xy(X, y):
-    X, y = np.asarray(X), np.asarray(y)
+def _check_matrix(X, name="X") -> np.ndarray:
+    X = np.asarray(X)
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        raise ValueError(f"{name} must hold real numbers, got an array of dtype {X.dtype}")
     if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"X must be a non-empty 2-D array (examples x features), got shape {X.shape}")
-    if len(X) != len(y):
-        raise ValueError(f"X and y have different lengths: {len(X)} examples, {len(y)} labels")
+        raise ValueError(f"{name} must be a non-empty 2-D array (examples x features), got shape {X.shape}")
     if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or infinite values")
-    if len(np.unique(y)) < 2:
-        raise ValueError(f"y has {len(np.unique(y))} distinct label(s); a probe needs at least 2")
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return X
+
+
+def _check_xy(X, y, name="X", min_labels=2):
+    X, y = _check_matrix(X, name), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"{name} and its labels have different lengths: {len(X)} examples, {len(y)} labels")
+    if len(np.unique(y)) < min_labels:
+        raise ValueError(f"y has {len(np.unique(y))} distinct label(s); a probe needs at least {min_labels}")
     return X, y
 
 
@@ -46,6 +53,19 @@ def _fit_one(X, y, hidden, alpha, seed, max_iter):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return clf.fit(X, y)
+
+
+def _check_grid(hidden_sizes, alphas, seeds, max_iter):
+    if len(hidden_sizes) == 0 or len(alphas) == 0:
+        raise ValueError(f"the probe grid is empty ({len(hidden_sizes)} hidden sizes x {len(alphas)} alphas)")
+    if any(len(tuple(h)) < 1 or min(h) < 1 for h in hidden_sizes):
+        raise ValueError(f"hidden sizes must be at least 1, got {list(hidden_sizes)}")
+    if any(a < 0 for a in alphas):
+        raise ValueError(f"alphas must be >= 0, got {list(alphas)}")
+    if len(seeds) == 0:
+        raise ValueError("seeds must name at least one seed")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be at least 1, got {max_iter}")
 
 
 class MLPProbe(ClassifierMixin, BaseEstimator):
@@ -67,8 +87,7 @@ class MLPProbe(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         X, y = _check_xy(X, y)
-        if not self.seeds:
-            raise ValueError("seeds must name at least one seed")
+        _check_grid(self.hidden_sizes, self.alphas, self.seeds, self.max_iter)
         self.classes_ = np.unique(y)
         grid = list(itertools.product([tuple(h) for h in self.hidden_sizes], self.alphas))
         if len(grid) > 1:
@@ -116,10 +135,12 @@ def probe_accuracy(X, y, X_test, y_test, hidden_sizes=PAPER_HIDDEN_SIZES, alphas
 
     Cached on disk (joblib) by the arrays' contents and every setting, so a re-run costs a hash.
     """
+    # Everything is checked before any training, so a bad test set fails at once, not minutes later.
     X, y = _check_xy(X, y)
-    X_test, y_test = np.asarray(X_test), np.asarray(y_test)
-    if len(X_test) != len(y_test):
-        raise ValueError(f"X_test and y_test have different lengths: {len(X_test)} and {len(y_test)}")
+    X_test, y_test = _check_xy(X_test, y_test, "X_test", min_labels=1)
+    if X_test.shape[1] != X.shape[1]:
+        raise ValueError(f"X_test has {X_test.shape[1]} features, X has {X.shape[1]}")
+    _check_grid(hidden_sizes, alphas, seeds, max_iter)
     args = (X, y, X_test, y_test, [tuple(h) for h in hidden_sizes], list(alphas), list(seeds), max_iter,
             validation_fraction)
     if not cache:

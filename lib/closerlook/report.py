@@ -1,4 +1,5 @@
-"""What a notebook records: key numbers and the claims table, saved as JSON for run_all.py and the tests."""
+"""What a notebook records: key numbers and its claims (``claims.Claim``), saved as JSON for run_all.py, the
+claims ledger and the tests."""
 from __future__ import annotations
 
 import json
@@ -6,6 +7,10 @@ import math
 from pathlib import Path
 
 import pandas as pd
+
+from .claims import Claim
+
+CLAIM_COLUMNS = ["section", "claim", "paper", "ours", "verdict", "reason"]
 
 
 class Report:
@@ -19,28 +24,45 @@ class Report:
         self.numbers[key] = value
         return value
 
-    def claim(self, claim: str, paper: str, ours: str, holds: bool):
-        self.claims.append({"claim": claim, "paper's evidence": paper, "ours": ours, "holds": "yes" if holds else "no"})
+    def claim(self, claim: Claim) -> Claim:
+        if not isinstance(claim, Claim):
+            raise TypeError(f"Report.claim takes a claims.Claim, got {type(claim).__name__}")
+        self.claims.append(claim.to_dict())
+        return claim
 
-    def claims_table(self) -> pd.DataFrame:
-        return pd.DataFrame(self.claims, columns=["claim", "paper's evidence", "ours", "holds"])
+    def claims_table(self):
+        """The claims with their verdicts and reasons, whole (no cell is cut short)."""
+        return claims_table(self.claims)
 
     def save(self, folder) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.notebook}.json"
-        path.write_text(json.dumps({"notebook": self.notebook, "numbers": _plain(self.numbers),
-                                    "claims": self.claims}, indent=1))
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"notebook": self.notebook, "numbers": plain(self.numbers),
+                                   "claims": plain(self.claims)}, indent=1))
+        tmp.replace(path)
         return path
 
 
-def _plain(x):
+def claims_table(claims: list[dict]):
+    df = pd.DataFrame(claims, columns=CLAIM_COLUMNS)
+    colours = {"holds": "#d8f0d8", "does not hold": "#f6d6d6", "not testable here": "#eeeeee"}
+    return (df.style.hide(axis="index")
+            .map(lambda v: f"background-color: {colours.get(v, '')}", subset=["verdict"])
+            .set_properties(**{"text-align": "left", "white-space": "normal"}))
+
+
+def plain(x):
+    """JSON-ready: numpy scalars to Python, NaN to None, tuples to lists."""
     if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
+        return {str(k): plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if hasattr(x, "item"):
-        x = x.item()
+        return [plain(v) for v in x]
+    if hasattr(x, "tolist"):
+        x = x.tolist()
+        if isinstance(x, list):
+            return plain(x)
     if isinstance(x, float) and math.isnan(x):
         return None
     return x

@@ -54,6 +54,12 @@ def resolve_model(name: str | os.PathLike) -> str:
     return PAPER_MODELS.get(name, name)
 
 
+def _looks_like_path(name: str) -> bool:
+    """A name that can only be a folder: absolute, relative with ./ or ../, ~, or more than one slash (a Hub id
+    is "owner/name")."""
+    return name.startswith(("/", "./", "../", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
+
+
 class Encoder:
     """A tokenizer and a BERT-architecture encoder, with an identity for caches."""
 
@@ -68,14 +74,20 @@ class Encoder:
         from transformers import AutoModel, AutoTokenizer
         source = resolve_model(name)
         local = Path(source).is_dir()
+        if not local and _looks_like_path(source):
+            raise ModelLoadError(f"cannot load model {str(name)!r}: no such folder {source}")
+        if local and not (Path(source) / "config.json").exists():
+            raise ModelLoadError(f"cannot load model {str(name)!r}: the folder {source} is not a model (no config.json; "
+                                 "a model folder holds config.json, the weights and the tokenizer files)")
         offline = local or os.environ.get("HF_HUB_OFFLINE") == "1"
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
             model = AutoModel.from_pretrained(source, local_files_only=offline, add_pooling_layer=False)
         except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            said = " ".join(str(e).split()) or type(e).__name__      # the whole message, on one line
+            said = said if len(said) <= 300 else said[:297] + "..."
             where = "local folder" if local else "Hugging Face Hub id (not in the local cache, Hub unreachable?)"
-            raise ModelLoadError(f"cannot load model {name!r} from {source} [{where}]: {first}") from None
+            raise ModelLoadError(f"cannot load model {name!r} from {source} [{where}]: {said}") from None
         if not getattr(tokenizer, "is_fast", False):
             raise ModelLoadError(f"model {name!r}: a fast tokenizer is needed to map subwords to words")
         return cls(str(name), tokenizer, model, device)
@@ -124,9 +136,10 @@ class Encoder:
         enc = self.tokenizer(sentences, is_split_into_words=True, padding=True, return_tensors="pt",
                              truncation=False)
         word_ids = [enc.word_ids(b) for b in range(len(sentences))]
+        lengths = enc["attention_mask"].sum(1).tolist()      # tokens of each sentence, padding left out
         for b, (words, ids) in enumerate(zip(sentences, word_ids)):
-            if len(ids) > self.max_tokens:
-                raise ValueError(f"sentence {' '.join(words)[:80]!r}... has {len(ids)} subword tokens, more than "
+            if lengths[b] > self.max_tokens:
+                raise ValueError(f"sentence {' '.join(words)[:80]!r}... has {lengths[b]} subword tokens, more than "
                                  f"the model's limit of {self.max_tokens}; shorten or split it")
             if len({i for i in ids if i is not None}) != len(words):
                 # A word the tokenizer drops entirely (control characters, ...) still needs a vector.
@@ -226,39 +239,48 @@ def represent(encoder: Encoder, data: TaskData, layers=None, batch_size: int = 3
     path = folder / f"{data.task}-{data.split}-{key}.npy"
     stored = list(range(encoder.n_layers + 1)) if wanted is None else wanted
     if not path.exists():
-        full = encoder.embed(data, stored, batch_size, progress)
+        from filelock import FileLock
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-        np.save(tmp, full)
-        os.replace(tmp, path)  # atomic: an interrupted write never looks complete
+        # One process computes; another asking for the same array waits for it instead of doing the work twice.
+        with FileLock(str(path.with_suffix(".lock"))):
+            if not path.exists():
+                full = encoder.embed(data, stored, batch_size, progress)
+                tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+                np.save(tmp, full)
+                os.replace(tmp, path)  # atomic: an interrupted write never looks complete
     cached = np.load(path, mmap_mode="r")
     return np.ascontiguousarray(cached[[stored.index(l) for l in layers]])
 
-def main(argv=None):
+def main(argv=None) -> int:
     """``python -m closerlook.representations``: extract (and cache) every task's representations."""
     import argparse
+    import sys
     import time
-    from .data import SPLITS, TASKS, load_task
+    from .data import SPLITS, TASKS, DataError, load_task
     ap = argparse.ArgumentParser(prog="python -m closerlook.representations",
-                                 description="Layer-wise representations of every task and split (cached).")
+                                 description="Layer-wise representations of every task and split (cached).",
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--model", default=DEFAULT_MODEL, help="Hub id, local folder, or one of: default, "
                     + ", ".join(PAPER_MODELS))
-    ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS, metavar="TASK",
+                    help=f"some of {', '.join(TASKS)}")
     ap.add_argument("--data-dir", help="data mirror folder (else CLOSERLOOK_DATA_DIR, else download)")
-    ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], help="where the model runs (default: cuda when available)")
     args = ap.parse_args(argv)
     try:
+        data = [load_task(task, split, args.data_dir) for task in args.tasks for split in SPLITS]
         encoder = Encoder.load(args.model, device=args.device)
-    except ModelLoadError as e:
-        raise SystemExit(f"error: {e}")
-    print(f"model {encoder.name}: {encoder.n_layers} layers, width {encoder.hidden_size}, "
-          f"weights {encoder.fingerprint}, device {encoder.device}")
-    for task in args.tasks:
-        for split in SPLITS:
+        print(f"model {encoder.name}: {encoder.n_layers} layers, width {encoder.hidden_size}, "
+              f"weights {encoder.fingerprint}, device {encoder.device}")
+        for d in data:
             t = time.perf_counter()
-            X = represent(encoder, load_task(task, split, args.data_dir))
-            print(f"{task:<8} {split:<6} (layers, examples, width) = {X.shape}  {time.perf_counter() - t:6.1f} s")
+            X = represent(encoder, d)
+            print(f"{d.task:<8} {d.split:<6} (layers, examples, width) = {X.shape}  {time.perf_counter() - t:6.1f} s")
+    except (DataError, ModelLoadError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

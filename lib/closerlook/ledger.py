@@ -1,0 +1,147 @@
+"""The claims ledger: every claim of the paper, one row each, with each profile's evidence and verdict.
+
+Built from what the runs recorded (results/<profile>/numbers/*.json and the profile each run used), never typed.
+Where two profiles' verdicts differ, the row says so, with each side's reason and the settings in which the
+profiles differ (training data, epochs, seeds), so a reader sees what may flip the verdict.
+"""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+NOTEBOOK_ORDER = ["00_directprobe_primer", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
+                  "05_layer_behavior"]
+
+
+def load_claims(numbers_dir) -> list[dict]:
+    """The claims a profile's run recorded, in notebook order ([] when it has not run)."""
+    numbers_dir = Path(numbers_dir)
+    out = []
+    for name in NOTEBOOK_ORDER:
+        path = numbers_dir / f"{name}.json"
+        if path.exists():
+            out += json.loads(path.read_text()).get("claims", [])
+    return out
+
+
+def load_profile(numbers_dir) -> dict | None:
+    """The profile a run used (run_all.py keeps a copy beside its numbers)."""
+    path = Path(numbers_dir).parent / "profile.yaml"
+    return yaml.safe_load(path.read_text()) if path.exists() else None
+
+
+def profile_differences(a: dict | None, b: dict | None) -> list[str]:
+    """The settings two profiles differ in, in words: training data, epochs, snapshots, seeds, probe grid."""
+    if not a or not b:
+        return []
+    out = []
+    da = (a.get("data") or {}).get("max_train_sentences") or {}
+    db = (b.get("data") or {}).get("max_train_sentences") or {}
+    if da != db:
+        tasks = sorted(set(da) | set(db))
+        out.append("training data (" + ", ".join(f"{t} {da.get(t) or 'all'} vs {db.get(t) or 'all'}" for t in tasks
+                                                 if da.get(t) != db.get(t)) + ")")
+    fa, fb = a.get("finetune", {}), b.get("finetune", {})
+    if fa.get("epochs") != fb.get("epochs"):
+        out.append(f"epochs ({fa.get('epochs', {}).get('default')} vs {fb.get('epochs', {}).get('default')})")
+    sa, sb = fa.get("seeds") or [fa.get("seed", 0)], fb.get("seeds") or [fb.get("seed", 0)]
+    if len(sa) != len(sb):
+        out.append(f"fine-tuning seeds ({len(sa)} vs {len(sb)})")
+    if fa.get("snapshots") != fb.get("snapshots"):
+        out.append(f"snapshots ({fa.get('snapshots')} vs {fb.get('snapshots')})")
+    if a.get("probe") != b.get("probe"):
+        out.append("probe grid")
+    if a.get("models") != b.get("models"):
+        out.append("models")
+    return out
+
+
+def ledger_table(results: dict[str, list[dict]], profiles: dict[str, dict | None] | None = None) -> pd.DataFrame:
+    """One row per claim id over several profiles' recorded claims ({profile: [claim dicts]}): the claim, the
+    paper's evidence, each profile's evidence and verdict, and where verdicts differ, a sentence on why."""
+    order, by_id = [], {}
+    for profile, claims in results.items():
+        for c in claims:
+            if c["id"] not in by_id:
+                order.append(c["id"])
+                by_id[c["id"]] = {"id": c["id"], "section": c["section"], "claim": c["claim"], "paper": c["paper"]}
+            by_id[c["id"]][f"{profile}: ours"] = c["ours"]
+            by_id[c["id"]][f"{profile}: verdict"] = c["verdict"]
+            by_id[c["id"]][f"{profile}: reason"] = c["reason"]
+    names = list(results)
+    settings = []
+    if profiles and len(names) == 2:
+        settings = profile_differences(profiles.get(names[0]), profiles.get(names[1]))
+    rows = []
+    for cid in order:
+        row = by_id[cid]
+        for p in names:
+            row.setdefault(f"{p}: verdict", "not run")
+            row.setdefault(f"{p}: ours", "")
+            row.setdefault(f"{p}: reason", "")
+        verdicts = {p: row[f"{p}: verdict"] for p in names}
+        if len(set(verdicts.values())) > 1:
+            row["where they differ"] = "; ".join(f"{p}: {v}" + (f" ({row[f'{p}: reason']})" if row[f"{p}: reason"] else "")
+                                                 for p, v in verdicts.items())
+            if settings:
+                row["where they differ"] += "; the profiles differ in " + ", ".join(settings)
+        else:
+            row["where they differ"] = ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def text_ledger(results: dict[str, list[dict]], profiles: dict | None = None, width: int = 118) -> str:
+    """The ledger as plain text for a terminal: each claim, the paper's evidence, each profile's verdict."""
+    table = ledger_table(results, profiles)
+    lines = []
+    for _, row in table.iterrows():
+        lines.append(f"{row['section']}: {row['claim']}")
+        lines.append(textwrap.fill(f"paper: {row['paper']}", width, initial_indent="    ", subsequent_indent="      "))
+        for p in results:
+            lines.append(textwrap.fill(f"{p}: [{row[f'{p}: verdict']}] {row[f'{p}: ours']}", width,
+                                       initial_indent="    ", subsequent_indent="      "))
+    counts = {p: {v: int((table[f"{p}: verdict"] == v).sum()) for v in ("holds", "does not hold", "not testable here")}
+              for p in results}
+    lines.append("totals: " + "; ".join(f"{p}: {c['holds']} hold, {c['does not hold']} do not, "
+                                        f"{c['not testable here']} not testable" for p, c in counts.items()))
+    return "\n".join(lines)
+
+
+def load_numbers(numbers_dir, notebook: str) -> dict:
+    path = Path(numbers_dir) / f"{notebook}.json"
+    return json.loads(path.read_text()).get("numbers", {}) if path.exists() else {}
+
+
+def trec_table(numbers_dirs: dict) -> pd.DataFrame:
+    """TREC-50 with the question asked twice kept (the authors' handling) and dropped (ours), per profile."""
+    rows = []
+    for profile, folder in numbers_dirs.items():
+        for r in load_numbers(folder, "02_linearity").get("trec_twins", []):
+            rows.append({"profile": profile, **r})
+    return pd.DataFrame(rows)
+
+
+def seed_flips(numbers_dir) -> list[str]:
+    """Where a verdict would change with the fine-tuning seed: cases whose per-seed results fall on both sides."""
+    out = []
+    for case in load_numbers(numbers_dir, "01_divergence").get("similarity_cases", []):
+        signs = {s["seed"]: s["drop"] > 0 for s in case["seeds"]}
+        if len(set(signs.values())) > 1:
+            out.append(f"§4.1 {case['case']}: the similarity drops in seeds "
+                       f"{[k for k, v in signs.items() if v]} and rises in {[k for k, v in signs.items() if not v]}")
+        if case.get("undefined_seeds"):
+            out.append(f"§4.1 {case['case']}: not linear after fine-tuning in seeds {case['undefined_seeds']}")
+    for task in load_numbers(numbers_dir, "03_label_spacing").get("min_distance_changes", []):
+        labels = set().union(*(s["change"] for s in task["seeds"])) if task["seeds"] else set()
+        mixed = sorted(l for l in labels if len({s["change"][l] > 0 for s in task["seeds"] if l in s["change"]}) > 1)
+        if mixed:
+            out.append(f"§4.3 {task['task']}: {len(mixed)} label(s) grow in some seeds and shrink in others "
+                       f"({', '.join(mixed[:5])}{' ...' if len(mixed) > 5 else ''})")
+        if task.get("undefined_seeds"):
+            out.append(f"§4.3 {task['task']}: not linear after fine-tuning in seeds {task['undefined_seeds']}")
+    return out

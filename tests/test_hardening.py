@@ -1,0 +1,206 @@
+"""Bad input gives one clear line; two processes on one cache never break each other (issue: hardening)."""
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import MIRROR, REPO
+from closerlook.representations import Encoder, ModelLoadError
+
+
+def _env(cache: Path) -> dict:
+    return dict(os.environ, CLOSERLOOK_CACHE_DIR=str(cache), CLOSERLOOK_DATA_DIR=str(MIRROR), HF_HUB_OFFLINE="1",
+                PYTHONPATH=str(REPO / "lib"))
+
+
+def _cli(args, cache, timeout=600):
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, env=_env(cache),
+                          timeout=timeout, cwd=REPO)
+
+
+# --- two processes, one cache -----------------------------------------------------------------------------------
+
+FINETUNE = textwrap.dedent("""
+    import sys
+    from closerlook.data import load_task
+    from closerlook.finetune import FinetuneConfig, finetune
+    from closerlook.representations import Encoder
+    enc = Encoder.load(sys.argv[1], device="cpu")
+    train, test = load_task("pos", "train").subset(64), load_task("pos", "test").subset(10)
+    run = finetune(enc, train, test, FinetuneConfig(lr=3e-3, batch_size=8, epochs=2, snapshots=3), progress=False)
+    print(run.folder.name, run.snapshot(2).sum())
+""")
+
+
+def test_two_fine_tunings_of_one_run_share_a_cache(tiny_bert, tmp_path):
+    """Before: the second process deleted the first one's live temporary folder (FileNotFoundError)."""
+    cache = tmp_path / "cache"
+    procs = []
+    for _ in range(2):
+        procs.append(subprocess.Popen([sys.executable, "-c", FINETUNE, str(tiny_bert)], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=_env(cache)))
+        time.sleep(2)
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    assert outs[0][0] == outs[1][0]                              # the same run, the same numbers
+    runs = [p for p in (cache / "finetune").iterdir() if p.is_dir()]
+    assert len(runs) == 1 and (runs[0] / "COMPLETE").exists(), runs
+
+
+def test_a_dead_process_leaves_no_trace_that_matters(tiny_bert, tmp_path):
+    """A temporary folder of a killed run is removed by the next run, which completes."""
+    cache = tmp_path / "cache"
+    p = subprocess.Popen([sys.executable, "-c", FINETUNE, str(tiny_bert)], env=_env(cache),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        if list((cache / "finetune").glob("*.tmp*/snapshots/000.npz")) if (cache / "finetune").exists() else []:
+            break
+        time.sleep(0.1)
+    p.kill()
+    p.wait()
+    assert list((cache / "finetune").glob("*.tmp*"))
+    done = subprocess.run([sys.executable, "-c", FINETUNE, str(tiny_bert)], capture_output=True, text=True,
+                          env=_env(cache), timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not list((cache / "finetune").glob("*.tmp*"))
+
+
+REPRESENT = textwrap.dedent("""
+    import sys, time
+    import closerlook.representations as r
+    from closerlook.data import load_task
+    enc = r.Encoder.load(sys.argv[1], device="cpu")
+    real = r.Encoder.embed
+    def slow(self, *a, **k):
+        print("computed", flush=True)
+        time.sleep(3)
+        return real(self, *a, **k)
+    r.Encoder.embed = slow
+    X = r.represent(enc, load_task("pos", "test").subset(20), progress=False)
+    print(X.shape, float(X.sum()))
+""")
+
+
+def test_two_processes_compute_representations_once(tiny_bert, tmp_path):
+    """Before: both processes did all the work."""
+    cache = tmp_path / "cache"
+    procs = [subprocess.Popen([sys.executable, "-c", REPRESENT, str(tiny_bert)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=_env(cache)) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    assert sum(o[0].count("computed") for o in outs) == 1
+    assert outs[0][0].splitlines()[-1] == outs[1][0].splitlines()[-1]
+    assert len(list((cache / "representations").glob("*.npy"))) == 1
+
+
+# --- command lines: one line on stderr, non-zero exit, never a traceback ----------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["closerlook.finetune", "--task", "ner"], "invalid choice: 'ner'"),
+    (["closerlook.finetune", "--task", "pos", "--epochs", "0"], "error: fine-tuning setting epochs = 0: at least 1"),
+    (["closerlook.finetune", "--task", "pos", "--model", "./no/such/model"], "no such folder ./no/such/model"),
+    (["closerlook.representations", "--tasks", "ner"], "invalid choice: 'ner'"),
+    (["closerlook.representations", "--tasks", "pos", "--model", "/no/such/model"], "no such folder /no/such/model"),
+])
+def test_command_lines_end_a_known_failure_with_one_line(args, message, tmp_path):
+    proc = _cli(args, tmp_path / "cache", timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and message in proc.stderr, proc.stderr
+    assert len([l for l in proc.stderr.splitlines() if l.startswith(("error", "python -m"))]) == 1
+
+
+def test_corrupt_data_file_is_one_line_before_the_model_loads(tmp_path):
+    mirror = tmp_path / "mirror"
+    for name in ("ud-english-pud/en_pud-ud-test.conllu",):
+        (mirror / name).parent.mkdir(parents=True)
+        (mirror / name).write_bytes((MIRROR / name).read_bytes()[:5000])
+    proc = subprocess.run([sys.executable, "-m", "closerlook.finetune", "--task", "pos", "--data-dir", str(mirror),
+                           "--model", "bert-tiny"], capture_output=True, text=True, env=_env(tmp_path / "c"), timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "sha256 mismatch" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_help_describes_every_option_with_its_default():
+    for module, options in (("closerlook.finetune", ["--model", "--task", "--epochs", "--snapshots", "--lr",
+                                                     "--warmup", "--batch-size", "--seed", "--data-dir"]),
+                            ("closerlook.representations", ["--model", "--tasks", "--data-dir", "--device"])):
+        text = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
+                              env=_env(Path("/tmp")), timeout=60).stdout
+        flat = " ".join(text.split())
+        for option in options:
+            assert option in flat, (module, option)
+        assert flat.count("(default:") >= len(options) - 1, flat
+
+
+# --- models, sentences, probes, readers, downloads, cached probes -----------------------------------------------
+
+def test_model_folder_that_is_not_a_model(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ModelLoadError, match=r"is not a model \(no config.json; a model folder holds"):
+        Encoder.load(tmp_path)
+    with pytest.raises(ModelLoadError, match="no such folder"):
+        Encoder.load(tmp_path / "missing" / "model")
+
+
+def test_long_sentence_named_even_when_it_is_not_first_in_its_batch(tiny_bert):
+    from closerlook.data import TaskData
+    enc = Encoder.load(tiny_bert, device="cpu")
+    short, long = "The cat sat on the mat .".split(), ["word"] * 200
+    data = TaskData("pos", "train", [short, long], np.array([[0, 0], [1, 0]]), np.array(["D", "N"]))
+    with pytest.raises(ValueError) as e:
+        enc.embed(data, progress=False)
+    assert "'word word" in str(e.value) and "The cat" not in str(e.value) and "202 subword tokens" in str(e.value)
+
+
+def test_equal_weights_share_caches_whatever_the_name(tiny_bert):
+    a, b = Encoder.load(tiny_bert, device="cpu"), Encoder.load(tiny_bert, device="cpu")
+    b.name = "another name"
+    assert a.identity() == b.identity()
+
+
+def test_truncated_vis_file_is_an_error(tmp_path):
+    from closerlook.data import DataFormatError, read_vis
+    text = (MIRROR / "streusle/streusle.ud_dev.vis").read_text(encoding="utf-8")
+    cut = tmp_path / "cut.vis"
+    cut.write_text(text[: len(text) // 2].rsplit(" ", 1)[0], encoding="utf-8")
+    with pytest.raises(DataFormatError, match="ends in the middle of a line"):
+        read_vis(cut)
+    whole = tmp_path / "whole.vis"
+    whole.write_text(text, encoding="utf-8")
+    assert len(read_vis(whole)) > 0
+
+
+def test_failed_download_leaves_no_empty_folder(tmp_path, monkeypatch):
+    import pooch
+    from closerlook import data
+    monkeypatch.delenv("CLOSERLOOK_DATA_DIR", raising=False)
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path / "cache"))
+
+    def offline(*a, **k):
+        raise ConnectionError("no network")
+    monkeypatch.setattr(pooch, "retrieve", lambda *a, path=None, **k: (Path(path).mkdir(parents=True), offline())[1])
+    with pytest.raises(data.DataError, match="not available"):
+        data.fetch("trec/TREC_10.label")
+    assert not (tmp_path / "cache" / "data" / "trec").exists()
+
+
+def test_a_cached_directprobe_can_predict_score_and_measure(tmp_path, monkeypatch):
+    from closerlook import experiments as ex
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-3, 1, (30, 2)), rng.normal(3, 1, (30, 2))]).astype(np.float32)
+    y = np.repeat(["a", "b"], 30)
+    X = np.vstack([X, X[:1]])        # one point repeated under the other label: left out, and said so
+    y = np.append(y, "b")
+    params = {"directprobe": {"rate": 0.05}}
+    first = ex.directprobe(params, X, y)
+    again = ex.directprobe(params, X, y)          # from the cache
+    assert again.dropped_rows_.tolist() == [0, 60]
+    assert again.score(X[1:60], y[1:60]) == 1.0
+    assert again.hull_distances(X[1:3]).shape == (2, again.n_clusters_)
+    assert first.n_clusters_ == again.n_clusters_ == 2
