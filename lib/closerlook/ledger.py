@@ -92,7 +92,8 @@ def ledger_table(results: dict[str, list[dict]], profiles: dict[str, dict | None
         else:
             row["where they differ"] = ""
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["id", "section", "claim", "paper"] + [f"{p}: {k}" for p in names for k in ("ours", "verdict", "reason")]
+    return pd.DataFrame(rows, columns=columns + ["where they differ"])
 
 
 def text_ledger(results: dict[str, list[dict]], profiles: dict | None = None, width: int = 118) -> str:
