@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,15 @@ REPO = Path(__file__).resolve().parent
 NOTEBOOKS = ["00_directprobe_primer", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
              "05_layer_behavior", "06_reproduction"]
 LEDGER_PROFILES = ["default", "full"]
+
+
+INTERRUPTED = False
+
+
+def _interrupt(signum, frame):
+    global INTERRUPTED
+    INTERRUPTED = True
+    raise KeyboardInterrupt
 
 
 def available() -> list[str]:
@@ -64,6 +74,9 @@ def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile
         status, error = "failed", f"{type(e).__name__}: {e}"
     finally:
         ipynb.unlink(missing_ok=True)
+    if INTERRUPTED:
+        # Ctrl-C (or SIGINT/SIGTERM) reaches the kernel too, which then dies: stop here instead of going on.
+        raise KeyboardInterrupt
     result = {"notebook": name, "status": status, "error": error, "wall_s": time.perf_counter() - started}
     results = out / "numbers" / f"{name}.json"
     if status == "ok" and results.exists():
@@ -110,12 +123,25 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "profile.yaml").write_text(params_path.read_text())   # what the ledger compares profiles by
     results = []
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     for name in names:
         print(f"[run_all] {name} ...", flush=True)
-        r = run_notebook(name, params_path, out, figures, profile)
+        try:
+            r = run_notebook(name, params_path, out, figures, profile)
+        except KeyboardInterrupt:
+            print(f"[run_all] interrupted in {name}: every finished block is cached; run the same command again "
+                  "to go on from there", flush=True)
+            return 130
         results.append(r)
         print(f"[run_all] {name}: {r['status']} in {r['wall_s']:.1f} s" + (f" -- {r['error']}" if r["error"] else ""),
               flush=True)
+
+    from closerlook.companion import build, publish_notebooks
+    publish_notebooks(out)
+    started = time.perf_counter()
+    index = build(out, figures, profile)
+    print(f"[run_all] companion pages: {os.path.relpath(index)} ({time.perf_counter() - started:.1f} s)")
 
     print(f"\nsummary ({profile})")
     print(f"{'notebook':<24} {'status':<7} {'wall':>8}  holds / not / untestable   stages (s)")

@@ -39,7 +39,7 @@ import pandas as pd
 
 from closerlook.directprobe import DirectProbe
 from closerlook.geometry import distance_vector, label_min_distances
-from closerlook.plots import draw_hulls, save_figure
+from closerlook.plots import draw_hulls, show_figure
 from closerlook.report import Report
 
 report = Report("00_directprobe_primer")
@@ -81,8 +81,7 @@ draw_hulls(axes[1], X, dp, colors)
 for lab, c in colors.items():
     axes[1].scatter(*X[y == lab].T, s=6, color=c)
 axes[1].set_title(f"DirectProbe: {dp.n_clusters_} clusters\n(grey: where a separator must pass)")
-save_figure(fig, "fig01_directprobe_toy", figures_dir)
-plt.show()
+show_figure(fig, "fig01_directprobe_toy", figures_dir)
 
 # %% [markdown]
 # ## What the numbers mean

@@ -58,7 +58,7 @@ for label in params["models"]:
     for task in params["tasks"]:
         rows += ex.table7_rows(params, label, task)
 ours = pd.DataFrame(rows)
-shown = ours.assign(best_size=ours.best_size.map(lambda s: f"({s[0]}, {s[1]})"),
+shown = ours.drop(columns="accs").assign(best_size=ours.best_size.map(lambda s: f"({s[0]}, {s[1]})"),
                     linear=ours.linear.map({True: "Y", False: "N"}))
 shown.round(2)
 

@@ -73,11 +73,9 @@ summary.round(3)
 
 # %%
 fig = plots.min_distance_panels({t: curves[t] for t in ("ps-role", "pos") if t in curves}, model)
-plots.save_figure(fig, "fig02_min_distance_ps-role_pos", figures_dir)
-plt.show()
+plots.show_figure(fig, "fig02_min_distance_ps-role_pos", figures_dir)
 fig = plots.min_distance_panels(curves, model)
-plots.save_figure(fig, "fig06_min_distance_all_tasks", figures_dir)
-plt.show()
+plots.show_figure(fig, "fig06_min_distance_all_tasks", figures_dir)
 
 # %% [markdown]
 # ### Over fine-tuning seeds
@@ -103,8 +101,7 @@ if "pos" in params["tasks"]:
     trio = ex.closest_labels(params, model, "pos")
     paths = {layer: ex.centroid_paths(params, model, "pos", layer) for layer in (first_layer, "last")}
     fig = plots.centroid_paths_figure(paths, trio)
-    plots.save_figure(fig, "fig03_pos_centroid_paths", figures_dir)
-    plt.show()
+    plots.show_figure(fig, "fig03_pos_centroid_paths", figures_dir)
     seeds = ex.fine_tuning_seeds(params) if "pos" in ex.seed_tasks(params, model) else [params["finetune"]["seed"]]
     for layer in (first_layer, "last"):
         shifts = []

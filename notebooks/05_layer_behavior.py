@@ -73,8 +73,7 @@ for task in params["tasks"]:
             final.append({"task": task, "layer": layer, "final similarity": r, "low": low, "high": high})
 tasks4 = sorted({t for t, _ in similarity}, key=params["tasks"].index)
 fig = plots.layer_similarity_panels(similarity, tasks4, model)
-plots.save_figure(fig, "fig04_layer_similarity", figures_dir)
-plt.show()
+plots.show_figure(fig, "fig04_layer_similarity", figures_dir)
 final_similarity = pd.DataFrame(final, columns=["task", "layer", "final similarity", "low", "high"])
 final_similarity.round(3)
 
@@ -91,12 +90,10 @@ ranges = []
 for task in [t for t in ("pos", "dep", "ps-fxn", "ps-role") if t in params["tasks"]]:
     shifts = {layer: ex.shift_pca(params, model, task, layer) for layer in layers}
     if task == "pos":
-        plots.save_figure(plots.shift_panels({l: shifts[l] for l in every_other}, task),
+        plots.show_figure(plots.shift_panels({l: shifts[l] for l in every_other}, task),
                           "fig05_pos_centroid_shift_every_other_layer", figures_dir)
-        plt.show()
-    plots.save_figure(plots.shift_panels(shifts, task), f"{figure_numbers[task]}_{task}_centroid_shift_all_layers",
+    plots.show_figure(plots.shift_panels(shifts, task), f"{figure_numbers[task]}_{task}_centroid_shift_all_layers",
                       figures_dir)
-    plt.show()
     for seed in ex.fine_tuning_seeds(params) if task in seeded else [params["finetune"]["seed"]]:
         for layer in layers:
             ranges.append({"task": task, "seed": seed, "layer": layer,

@@ -204,3 +204,20 @@ def test_a_cached_directprobe_can_predict_score_and_measure(tmp_path, monkeypatc
     assert again.score(X[1:60], y[1:60]) == 1.0
     assert again.hull_distances(X[1:3]).shape == (2, again.n_clusters_)
     assert first.n_clusters_ == again.n_clusters_ == 2
+
+
+def test_run_all_stops_on_ctrl_c(tmp_path):
+    """Before: the interrupted notebook was reported as failed (its kernel died) and the next one started."""
+    import signal
+    env = _env(tmp_path / "cache")
+    proc = subprocess.Popen([sys.executable, str(REPO / "run_all.py"), "--params", "smoke", "--only",
+                             "00_directprobe_primer", "01_divergence", "02_linearity", "--out", str(tmp_path / "out" / "smoke"),
+                             "--figures", str(tmp_path / "fig")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    time.sleep(8)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err[-2000:]
+    started = [l.split()[1] for l in out.splitlines() if l.endswith(" ...")]
+    assert f"interrupted in {started[-1]}" in out
+    assert "summary" not in out and len(started) <= 2   # nothing started after the interrupted one

@@ -1,0 +1,245 @@
+"""The companion a reader opens without running anything: a profile's executed notebooks, cleaned, and static
+HTML pages built from them (an index with the claims ledger and the figures, one page per chapter).
+
+    python -m closerlook.companion --profile default      # after python run_all.py
+
+Offline at build time (nbconvert's templates are local) and when the pages are opened: no script, style or font is
+fetched from the network. Figures are stored once, under figures/<profile>/: the notebooks and the pages link to
+them. A notebook whose cell raised is published with a banner naming the cell, never as if it were fine.
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CHAPTERS = {
+    "00_directprobe_primer": "DirectProbe primer (§2.2, Figure 1)",
+    "01_divergence": "§4.1 Does fine-tuning always improve performance?",
+    "02_linearity": "§4.2 Linearity of representations",
+    "03_label_spacing": "§4.3 Spatial structure of labels",
+    "04_cross_task": "§4.4 Cross-task fine-tuning",
+    "05_layer_behavior": "§4.5 Layer behavior",
+    "06_reproduction": "Does the paper hold? The claims ledger",
+}
+# Outputs that only say something to the person running the notebook: progress bars, library warnings.
+_NOISE_MIME = ("application/vnd.jupyter.widget-view+json",)
+_EXTERNAL = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.I)
+_MERMAID = re.compile(r'<script type="module">(?:(?!</script>).)*mermaid(?:(?!</script>).)*</script>\s*', re.S)
+_STYLE = re.compile(r'<style type="text/css">.*?</style>\s*', re.S)
+_SRC = re.compile(r'(<img\b[^>]*\bsrc=")([^"]+)(")', re.I)
+
+
+def clean_notebook(nb: dict, executed_from: Path, stored_in: Path) -> dict:
+    """A notebook fit to publish: no stderr (progress bars, warnings), no papermill paths or timings, and image
+    links rewritten from where the notebook ran (`executed_from`) to where it is stored (`stored_in`)."""
+    nb["metadata"].pop("papermill", None)
+    for cell in nb["cells"]:
+        cell.get("metadata", {}).pop("papermill", None)
+        cell.get("metadata", {}).pop("execution", None)
+        if cell["cell_type"] != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "stream" and out.get("name") == "stderr":
+                continue
+            data = out.get("data", {})
+            if any(m in data for m in _NOISE_MIME):
+                continue
+            if "text/html" in data:
+                text = "".join(data["text/html"]) if isinstance(data["text/html"], list) else data["text/html"]
+                data["text/html"] = _relink(text, executed_from, stored_in)
+            kept.append(out)
+        cell["outputs"] = kept
+    return nb
+
+
+def _relink(text: str, executed_from: Path, stored_in: Path) -> str:
+    def move(m):
+        src = m.group(2)
+        if re.match(r"^(https?:|data:|/)", src):
+            return m.group(0)
+        target = (executed_from / src).resolve()
+        return m.group(1) + Path(os.path.relpath(target, stored_in)).as_posix() + m.group(3)
+    return _SRC.sub(move, text)
+
+
+def failed_cell(nb: dict) -> dict | None:
+    """The first cell whose output is an error: {"cell": execution count, "error": "Name: value"}, or None."""
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "error":
+                return {"cell": cell.get("execution_count"), "error": f"{out['ename']}: {out['evalue']}"}
+    return None
+
+
+_PAGE_CSS = """
+<style>
+body.closerlook-reading .jp-CodeCell .jp-Cell-inputWrapper { display: none; }
+.closerlook-bar { position: sticky; top: 0; z-index: 10; background: #f7f7f7; border-bottom: 1px solid #ddd;
+                  padding: 6px 16px; font: 14px sans-serif; }
+.closerlook-bar a { margin-right: 14px; }
+.closerlook-failed { background: #f6d6d6; padding: 10px 16px; font: 15px sans-serif; border: 1px solid #c66; }
+</style>
+"""
+_TOGGLE = """
+<script>
+function closerlookToggle(button) {
+  var reading = document.body.classList.toggle('closerlook-reading');
+  button.textContent = reading ? 'show code' : 'hide code';
+}
+document.addEventListener('DOMContentLoaded', function () { document.body.classList.add('closerlook-reading'); });
+</script>
+"""
+
+
+def lab_css() -> str:
+    """The JupyterLab theme of nbconvert's lab template, written once for all pages of a run."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    empty, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.v4.new_notebook())
+    head = empty.split("</head>", 1)[0]
+    return "\n".join(m.group(0)[len('<style type="text/css">'):-len("</style>")] for m in
+                     re.finditer(r'<style type="text/css">.*?</style>', head, re.S))
+
+
+def render_chapter(nb: dict, name: str, profile: str, chapters: list[str]) -> str:
+    """One chapter as a static page: prose, tables and figures, code folded (a button shows it)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_notebook_node(nbformat.reads(json.dumps(nb), as_version=4))
+    body = _EXTERNAL.sub("", body)              # require.js and MathJax from a CDN: nothing is fetched
+    body = _MERMAID.sub("", body)               # imports mermaid from a CDN (the chapters draw no diagrams)
+    head, rest = body.split("</head>", 1)
+    head = _STYLE.sub("", head) + '<link rel="stylesheet" href="lab.css">'   # one shared copy of the theme
+    nav = " ".join(f'<a href="{c}.html">{c[:2]}</a>' for c in chapters)
+    bar = (f'<div class="closerlook-bar"><a href="index.html">closer-look ({html.escape(profile)})</a> {nav} '
+           f'<a href="../notebooks/{name}.ipynb">notebook</a>'
+           f'<button onclick="closerlookToggle(this)">show code</button></div>')
+    failed = failed_cell(nb)
+    if failed:
+        bar += (f'<div class="closerlook-failed" id="closerlook-failed">This chapter did not run to the end: cell '
+                f'{failed["cell"]} raised {html.escape(failed["error"])}. What follows it is missing.</div>')
+    body = head + _PAGE_CSS + _TOGGLE + "</head>" + rest
+    return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, body, count=1)
+
+
+def render_index(profile: str, chapters: dict[str, dict | None], ledger_rows: list[dict], figures: list[Path],
+                 pages_dir: Path, provenance: dict | None = None) -> str:
+    """The index: the claims ledger at a glance, the figures beside the paper's figure numbers, the chapters."""
+    verdict_class = {"holds": "holds", "does not hold": "fails", "not testable here": "untestable"}
+    profiles = sorted({k.split(": ")[0] for r in ledger_rows for k in r if k.endswith(": verdict")},
+                      key=lambda p: (p != "default", p))
+    head = "".join(f"<th>{html.escape(p)}: ours</th><th>{html.escape(p)}: verdict</th>" for p in profiles)
+    rows = []
+    for r in ledger_rows:
+        cells = "".join(
+            f"<td>{html.escape(str(r.get(f'{p}: ours') or ''))}</td>"
+            f"<td class='{verdict_class.get(r.get(f'{p}: verdict'), 'notrun')}' title='{html.escape(str(r.get(f'{p}: reason') or ''), quote=True)}'>"
+            f"{html.escape(str(r.get(f'{p}: verdict')))}</td>" for p in profiles)
+        rows.append(f"<tr><td>{html.escape(r['section'])}</td><td>{html.escape(r['claim'])}</td>"
+                    f"<td>{html.escape(r['paper'])}</td>{cells}</tr>")
+    gallery = []
+    for png in figures:
+        number = re.match(r"fig(\d+)", png.stem)
+        label = f"Figure {int(number.group(1))}" if number else png.stem
+        src = Path(os.path.relpath(png, pages_dir)).as_posix()
+        gallery.append(f'<figure><a href="{src}"><img src="{src}" alt="{png.stem}"></a>'
+                       f"<figcaption>{label}: {html.escape(png.stem)}</figcaption></figure>")
+    toc = []
+    for name, failed in chapters.items():
+        status = (f' <span class="fails">did not run to the end (cell {failed["cell"]}: {html.escape(failed["error"])})</span>'
+                  if failed else "")
+        toc.append(f'<li><a href="{name}.html">{html.escape(CHAPTERS.get(name, name))}</a>{status}</li>')
+    prov = ""
+    if provenance:
+        prov = "<h2>How these were made</h2><ul>" + "".join(
+            f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in provenance.items()) + "</ul>"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>closer-look: {html.escape(profile)} profile</title>
+<style>
+body {{ font: 15px/1.45 sans-serif; max-width: 1250px; margin: 24px auto; padding: 0 16px; color: #222; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 13px; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 6px; text-align: left; vertical-align: top; }}
+th {{ background: #f0f0f0; }}
+.holds {{ background: #d8f0d8; }} .fails {{ background: #f6d6d6; }} .untestable {{ background: #eee; }}
+.gallery {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px; }}
+figure {{ margin: 0; border: 1px solid #ddd; padding: 6px; }} figure img {{ width: 100%; }}
+figcaption {{ font-size: 13px; color: #444; }}
+</style></head>
+<body>
+<h1>closer-look: A Closer Look at How Fine-tuning Changes BERT, re-run</h1>
+<p>Profile <b>{html.escape(profile)}</b>. Every claim of the paper with the paper's evidence, ours, and the verdict
+(hover a verdict for its reason). The chapters hold the tables and figures behind each row.</p>
+<h2>The claims ledger</h2>
+<table id="ledger"><thead><tr><th>section</th><th>claim</th><th>paper</th>{head}</tr></thead>
+<tbody>{''.join(rows)}</tbody></table>
+<h2>Chapters</h2><ol start="0">{''.join(toc)}</ol>
+<h2>Figures</h2><div class="gallery" id="gallery">{''.join(gallery)}</div>
+{prov}
+</body></html>
+"""
+
+
+def build(folder: Path, figures: Path, profile: str | None = None) -> Path:
+    """Write the pages of one run (`folder` = results/<profile>, holding notebooks/ and numbers/; `figures` = its
+    figure folder) to folder/html; returns the index page."""
+    from .ledger import ledger_table, load_claims, load_profile
+    folder, figures = Path(folder), Path(figures)
+    profile = profile or folder.name
+    notebooks, pages = folder / "notebooks", folder / "html"
+    if not notebooks.is_dir():
+        raise FileNotFoundError(f"no executed notebooks in {notebooks}: run python run_all.py --params {profile} first")
+    pages.mkdir(parents=True, exist_ok=True)
+    names = [n for n in CHAPTERS if (notebooks / f"{n}.ipynb").exists()]
+    (pages / "lab.css").write_text(lab_css())
+    status = {}
+    for name in names:
+        nb = json.loads((notebooks / f"{name}.ipynb").read_text())
+        status[name] = failed_cell(nb)
+        # The pages sit beside notebooks/, at the same depth: the notebooks' image links work for them as they are.
+        (pages / f"{name}.html").write_text(render_chapter(nb, name, profile, names))
+    roots = {p: folder.parent / p / "numbers" for p in ("default", "full")}
+    roots[profile] = folder / "numbers"
+    found = {p: c for p, f in roots.items() if (c := load_claims(f))}
+    used = {p: load_profile(roots[p]) for p in found}
+    ledger = ledger_table(found, used).to_dict(orient="records") if found else []
+    provenance = json.loads((folder / "provenance.json").read_text()) if (folder / "provenance.json").exists() else None
+    index = pages / "index.html"
+    index.write_text(render_index(profile, status, ledger, sorted(figures.glob("fig*.png")), pages, provenance))
+    return index
+
+
+def publish_notebooks(folder: Path, notebooks_dir: Path = REPO / "notebooks") -> None:
+    """Clean every executed notebook of a run (folder/notebooks) in place; run_all.py calls this after the run."""
+    stored = Path(folder) / "notebooks"
+    for path in sorted(stored.glob("*.ipynb")):
+        nb = clean_notebook(json.loads(path.read_text()), notebooks_dir, stored)
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m closerlook.companion", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="default", help="the profile whose run to publish (default: default)")
+    ap.add_argument("--results", default=str(REPO / "results"), help="results root (default: results/)")
+    ap.add_argument("--figures", default=str(REPO / "figures"), help="figures root (default: figures/)")
+    args = ap.parse_args(argv)
+    try:
+        index = build(Path(args.results) / args.profile, Path(args.figures) / args.profile, args.profile)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(index)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
