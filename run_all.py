@@ -4,6 +4,7 @@
     python run_all.py --params full           # the paper's data and training on the embedded model (hours)
     python run_all.py --params params/paper.yaml
     python run_all.py --only 01_divergence    # one notebook
+    python run_all.py --compare results/default other/default   # two runs side by side
 
 Each notebook (jupytext `.py` source in notebooks/) is executed by papermill with the profile as a parameter.
 Every profile writes to its own places, so that no run overwrites another profile's results:
@@ -102,7 +103,17 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="+", metavar="NAME", help="run only these notebooks")
     ap.add_argument("--out", help="folder for the executed notebooks and numbers (default: results/<profile>)")
     ap.add_argument("--figures", help="folder for the figures (default: figures/<profile>)")
+    ap.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
+                    help="compare two runs (results/<profile> folders): provenance and the key numbers that moved")
     args = ap.parse_args(argv)
+    if args.compare:
+        from closerlook.provenance import compare
+        missing = [r for r in args.compare if not (Path(r) / "numbers").is_dir()]
+        if missing:
+            print(f"error: not a run folder (no numbers/ inside): {', '.join(missing)}", file=sys.stderr)
+            return 2
+        print(compare(*args.compare))
+        return 0
 
     from closerlook.params import ParamsError, load_params, resolve_profile
     try:
@@ -122,6 +133,8 @@ def main(argv=None) -> int:
     figures = Path(args.figures) if args.figures else REPO / "figures" / profile
     out.mkdir(parents=True, exist_ok=True)
     (out / "profile.yaml").write_text(params_path.read_text())   # what the ledger compares profiles by
+    from closerlook import provenance
+    record = provenance.collect(params_path)
     results = []
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -137,6 +150,7 @@ def main(argv=None) -> int:
         print(f"[run_all] {name}: {r['status']} in {r['wall_s']:.1f} s" + (f" -- {r['error']}" if r["error"] else ""),
               flush=True)
 
+    (out / "provenance.json").write_text(json.dumps(provenance.finish(record), indent=1) + "\n")
     from closerlook.companion import build, publish_notebooks
     publish_notebooks(out)
     started = time.perf_counter()

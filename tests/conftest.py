@@ -1,5 +1,8 @@
 """Shared fixtures: the data mirror beside the repo, a private cache, a tiny random BERT."""
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,33 @@ def make_tiny_bert(folder: Path, layers: int = 2, hidden: int = 32, seed: int = 
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+NOTEBOOKS = ["00_directprobe_primer", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
+             "05_layer_behavior", "06_reproduction"]
+
+
+def run_all(params, out: Path, cache: Path, only=None):
+    """run_all.py into out/results/<profile> and out/figures; returns the process and the recorded numbers."""
+    import yaml as _yaml
+    profile = _yaml.safe_load(Path(params).read_text())["name"]
+    numbers = out / "results" / profile
+    env = dict(os.environ, CLOSERLOOK_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, str(REPO / "run_all.py"), "--params", str(params), "--out", str(numbers),
+           "--figures", str(out / "figures")] + (["--only", *only] if only else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3000)
+    results = {}
+    for name in NOTEBOOKS:
+        path = numbers / "numbers" / f"{name}.json"
+        if path.exists():
+            results[name] = json.loads(path.read_text())
+    return proc, results
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke")
+    proc, results = run_all(REPO / "params" / "smoke.yaml", out, tmp_path_factory.getbasetemp() / "cache")
+    return proc, results, out
+
+

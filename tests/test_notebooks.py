@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, make_tiny_bert
+from conftest import NOTEBOOKS, REPO, make_tiny_bert, run_all
 
-NOTEBOOKS = ["00_directprobe_primer", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
-             "05_layer_behavior", "06_reproduction"]
 FIGURES = ["fig01_directprobe_toy", "fig02_min_distance_ps-role_pos", "fig03_pos_centroid_paths",
            "fig04_layer_similarity", "fig05_pos_centroid_shift_every_other_layer", "fig06_min_distance_all_tasks",
            "fig07_pos_centroid_shift_all_layers", "fig08_dep_centroid_shift_all_layers",
@@ -22,30 +20,6 @@ FIGURES = ["fig01_directprobe_toy", "fig02_min_distance_ps-role_pos", "fig03_pos
 CLAIM_IDS = ["2.2-circle", "2.2-blobs", "2.2-classifier", "4.1-accuracy", "4.1-similarity", "4.1-hurt",
              "4.2-simpler", "4.2-linear", "4.2-trec-kept", "4.2-trec-dropped", "4.3-every-label", "4.3-mean",
              "4.3-figure3", "4.4-distances", "4.4-accuracy", "4.5-correlated", "4.5-ranges"]
-
-
-def run_all(params, out: Path, cache: Path, only=None):
-    """run_all.py into out/results/<profile> and out/figures; returns the process and the recorded numbers."""
-    import yaml as _yaml
-    profile = _yaml.safe_load(Path(params).read_text())["name"]
-    numbers = out / "results" / profile
-    env = dict(os.environ, CLOSERLOOK_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1")
-    cmd = [sys.executable, str(REPO / "run_all.py"), "--params", str(params), "--out", str(numbers),
-           "--figures", str(out / "figures")] + (["--only", *only] if only else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3000)
-    results = {}
-    for name in NOTEBOOKS:
-        path = numbers / "numbers" / f"{name}.json"
-        if path.exists():
-            results[name] = json.loads(path.read_text())
-    return proc, results
-
-
-@pytest.fixture(scope="session")
-def smoke(tmp_path_factory):
-    out = tmp_path_factory.mktemp("smoke")
-    proc, results = run_all(REPO / "params" / "smoke.yaml", out, tmp_path_factory.getbasetemp() / "cache")
-    return proc, results, out
 
 
 def test_every_notebook_runs(smoke):
@@ -132,3 +106,22 @@ def test_default_profile_key_numbers(tmp_path):
     for task in ("pos", "ps-role"):
         assert table7[task, "fine-tuned"]["acc"] > table7[task, "original"]["acc"]
     assert len(results["04_cross_task"]["numbers"]["table5"]) == 4
+
+
+GOLDEN = REPO / "tests" / "golden" / "smoke.json"
+
+
+def test_key_numbers_match_the_golden_record(smoke):
+    """The smoke profile is deterministic on CPU (same seeds, same bits), so every key number it records (Table 7,
+    #clusters, similarities and their intervals, minimum-distance changes, Table 5, layer similarities, ranges,
+    verdicts) is checked against tests/golden/smoke.json. The tolerance (1e-4 relative) is far below what a change
+    of any stage moves. After an intended change, re-record:
+    python run_all.py --params smoke && python -m closerlook.provenance --record-golden results/smoke tests/golden/smoke.json
+    """
+    from closerlook.provenance import key_numbers, moved_numbers
+    _, _, out = smoke
+    golden = json.loads(GOLDEN.read_text())
+    now = key_numbers(out / "results" / "smoke")
+    moved = moved_numbers(golden, now, rel=1e-4, absolute=1e-6)
+    assert not moved, f"{len(moved)} key numbers moved:\n" + "\n".join(moved[:40])
+    assert len(golden) > 500

@@ -32,3 +32,33 @@ def test_import_from_another_folder(tmp_path):
     out = subprocess.run([sys.executable, "-c", "import closerlook, closerlook.data; print(closerlook.__file__)"],
                          cwd=tmp_path, capture_output=True, text=True, check=True)
     assert str(REPO / "lib" / "closerlook") in out.stdout
+
+
+def _specs():
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    return {_name(d): d for d in deps}
+
+
+def test_pins_agree_and_the_lock_satisfies_them():
+    """pyproject.toml and environment.yml give the same bounds, and requirements-lock.txt (the versions behind the
+    committed results) lies within them, for every dependency."""
+    from packaging.specifiers import SpecifierSet
+    specs = _specs()
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    conda = {}
+    for d in env["dependencies"]:
+        items = d["pip"] if isinstance(d, dict) else [d]
+        for item in items:
+            if item.startswith("-e") or _name(item) in ("python", "pip"):
+                continue
+            conda[CONDA_NAMES.get(_name(item), _name(item))] = item[len(_name(item)):].strip()
+    for name, spec in specs.items():
+        assert conda[name] == spec[len(name):].strip(), (name, conda[name], spec)
+    lock = {}
+    for line in (REPO / "requirements-lock.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            n, v = line.split("==")
+            lock[_name(n).replace("_", "-")] = v
+    for name, spec in specs.items():
+        assert name in lock, f"{name} is not in requirements-lock.txt"
+        assert lock[name] in SpecifierSet(spec[len(name):]), (name, lock[name], spec)

@@ -87,6 +87,17 @@ body.closerlook-reading .jp-CodeCell .jp-Cell-inputWrapper { display: none; }
 .closerlook-failed { background: #f6d6d6; padding: 10px 16px; font: 15px sans-serif; border: 1px solid #c66; }
 </style>
 """
+# After loading, the page notes the images that did not load (a browser test reads it from the DOM).
+IMAGE_CHECK = """
+<script>
+window.addEventListener('load', function () {
+  var broken = Array.prototype.filter.call(document.images, function (i) { return !i.complete || i.naturalWidth === 0; });
+  document.body.setAttribute('data-images', document.images.length);
+  document.body.setAttribute('data-broken-images', broken.length);
+  document.body.setAttribute('data-broken-list', broken.map(function (i) { return i.getAttribute('src'); }).join(' '));
+});
+</script>
+"""
 _TOGGLE = """
 <script>
 function closerlookToggle(button) {
@@ -126,7 +137,7 @@ def render_chapter(nb: dict, name: str, profile: str, chapters: list[str]) -> st
     if failed:
         bar += (f'<div class="closerlook-failed" id="closerlook-failed">This chapter did not run to the end: cell '
                 f'{failed["cell"]} raised {html.escape(failed["error"])}. What follows it is missing.</div>')
-    body = head + _PAGE_CSS + _TOGGLE + "</head>" + rest
+    body = head + _PAGE_CSS + _TOGGLE + IMAGE_CHECK + "</head>" + rest
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, body, count=1)
 
 
@@ -173,7 +184,7 @@ th {{ background: #f0f0f0; }}
 .gallery {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px; }}
 figure {{ margin: 0; border: 1px solid #ddd; padding: 6px; }} figure img {{ width: 100%; }}
 figcaption {{ font-size: 13px; color: #444; }}
-</style></head>
+</style>{IMAGE_CHECK}</head>
 <body>
 <h1>closer-look: A Closer Look at How Fine-tuning Changes BERT, re-run</h1>
 <p>Profile <b>{html.escape(profile)}</b>. Every claim of the paper with the paper's evidence, ours, and the verdict

