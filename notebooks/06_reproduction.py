@@ -108,4 +108,4 @@ trec
 report.record("ledger", table.to_dict(orient="records"))
 report.record("seed_flips", flips)
 report.record("trec", trec.to_dict(orient="records"))
-report.save(results_dir)
+saved = report.save(results_dir)

@@ -54,7 +54,7 @@ def test_published_notebooks_hold_no_error_stderr_or_machine_path(smoke):
 
 def test_a_failed_cell_is_flagged_on_its_page():
     from closerlook.companion import render_chapter
-    nb = {"cells": [{"cell_type": "code", "execution_count": 3, "metadata": {}, "source": "1/0",
+    nb = {"cells": [{"cell_type": "code", "id": "c1", "execution_count": 3, "metadata": {}, "source": "1/0",
                      "outputs": [{"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero",
                                   "traceback": []}]}],
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}

@@ -44,6 +44,10 @@ def clean_notebook(nb: dict, executed_from: Path, stored_in: Path) -> dict:
         cell.get("metadata", {}).pop("execution", None)
         if cell["cell_type"] != "code":
             continue
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = _PARAM_PATH.sub(lambda m: m.group(1) + _move_path(m.group(2), executed_from, stored_in)
+                                             + m.group(3), source)
         kept = []
         for out in cell.get("outputs", []):
             if out["output_type"] == "stream" and out.get("name") == "stderr":
@@ -57,6 +61,21 @@ def clean_notebook(nb: dict, executed_from: Path, stored_in: Path) -> dict:
             kept.append(out)
         cell["outputs"] = kept
     return nb
+
+
+_PARAM_PATH = re.compile(r'^(\w+_(?:path|dir|root) = ")([^"]+)(")', re.M)
+
+
+def _move_path(value: str, executed_from: Path, stored_in: Path) -> str:
+    """A path parameter as seen from where the notebook is stored; one outside the repository keeps only its last
+    two parts (no path of the machine is published)."""
+    target, stored_in = (executed_from / value).resolve(), Path(stored_in).resolve()
+    inside = lambda p: p == REPO or REPO in p.parents
+    if inside(target) and inside(stored_in):
+        return Path(os.path.relpath(target, stored_in)).as_posix()
+    if inside(target):
+        return "<repository>/" + target.relative_to(REPO).as_posix()
+    return "<outside the repository>/" + "/".join(target.parts[-2:])
 
 
 def _relink(text: str, executed_from: Path, stored_in: Path) -> str:
@@ -232,7 +251,11 @@ def publish_notebooks(folder: Path, notebooks_dir: Path = REPO / "notebooks") ->
     """Clean every executed notebook of a run (folder/notebooks) in place; run_all.py calls this after the run."""
     stored = Path(folder) / "notebooks"
     for path in sorted(stored.glob("*.ipynb")):
-        nb = clean_notebook(json.loads(path.read_text()), notebooks_dir, stored)
+        nb = json.loads(path.read_text())
+        if nb["metadata"].get("closerlook", {}).get("published"):
+            continue                        # cleaned already: its links point from where it is stored
+        nb = clean_notebook(nb, notebooks_dir, stored)
+        nb["metadata"]["closerlook"] = {"published": True}
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
