@@ -258,3 +258,18 @@ def test_kept_lp_prints_no_solver_banner():
     code = "import numpy as np; from closerlook import hulls; hulls.WarmSeparator(np.eye(3)); print('done')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == "done\n"
+
+
+def test_twins_kept_as_the_authors_code_keeps_them():
+    """A point repeated under two labels: dropped, the rest is linear; kept (the authors' handling), each twin is a
+    cluster of its own and no other cluster may contain their point, so the space is not linear."""
+    from closerlook.experiments import _clusters_with_twins, conflicting_rows, drop_conflicting_duplicates
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal([-3, 0], 0.5, (40, 2)), rng.normal([3, 0], 0.5, (40, 2)), [[-3.0, 0.0], [-3.0, 0.0]]])
+    y = np.array(["a"] * 40 + ["b"] * 40 + ["a", "b"])
+    assert conflicting_rows(X, y).tolist() == [80, 81]
+    X2, y2 = drop_conflicting_duplicates(X, y)
+    assert len(X2) == 80 and DirectProbe().fit(X2, y2).n_clusters_ == 2
+    kept = _clusters_with_twins(X, y, 0.05)
+    # a's points surround the twins' point, so a must split around it: more than the two twin singletons
+    assert kept["twins"] == 2 and not kept["linear"] and kept["clusters"] >= 4, kept
