@@ -65,7 +65,7 @@ def test_a_failed_cell_is_flagged_on_its_page():
 def render(page: Path) -> str:
     """The page's DOM after a headless Chromium loaded it (images included, scripts run)."""
     proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
-                           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+                           "--virtual-time-budget=5000", "--dump-dom", page.resolve().as_uri()],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout

@@ -171,8 +171,8 @@ def render_index(profile: str, chapters: dict[str, dict | None], ledger_rows: li
     for r in ledger_rows:
         cells = "".join(
             f"<td>{html.escape(str(r.get(f'{p}: ours') or ''))}</td>"
-            f"<td class='{verdict_class.get(r.get(f'{p}: verdict'), 'notrun')}' title='{html.escape(str(r.get(f'{p}: reason') or ''), quote=True)}'>"
-            f"{html.escape(str(r.get(f'{p}: verdict')))}</td>" for p in profiles)
+            f"<td class='{verdict_class.get(r.get(f'{p}: verdict'), 'notrun')}'><b>{html.escape(str(r.get(f'{p}: verdict')))}</b>"
+            f"<div class='reason'>{html.escape(str(r.get(f'{p}: reason') or ''))}</div></td>" for p in profiles)
         rows.append(f"<tr><td>{html.escape(r['section'])}</td><td>{html.escape(r['claim'])}</td>"
                     f"<td>{html.escape(r['paper'])}</td>{cells}</tr>")
     gallery = []
@@ -203,11 +203,13 @@ th {{ background: #f0f0f0; }}
 .gallery {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px; }}
 figure {{ margin: 0; border: 1px solid #ddd; padding: 6px; }} figure img {{ width: 100%; }}
 figcaption {{ font-size: 13px; color: #444; }}
+.reason {{ font-size: 11px; color: #333; margin-top: 3px; max-width: 320px; }}
 </style>{IMAGE_CHECK}</head>
 <body>
 <h1>closer-look: A Closer Look at How Fine-tuning Changes BERT, re-run</h1>
 <p>Profile <b>{html.escape(profile)}</b>. Every claim of the paper with the paper's evidence, ours, and the verdict
-(hover a verdict for its reason). The chapters hold the tables and figures behind each row.</p>
+with its reason: <b>holds</b>, <b>does not hold</b> (contradicted, or its interval reaches the wrong side) or
+<b>not testable here</b>. The chapters hold the tables and figures behind each row.</p>
 <h2>The claims ledger</h2>
 <table id="ledger"><thead><tr><th>section</th><th>claim</th><th>paper</th>{head}</tr></thead>
 <tbody>{''.join(rows)}</tbody></table>

@@ -15,15 +15,14 @@ def save_figure(fig, name: str, folder) -> list[Path]:
     return paths
 
 
-def show_figure(fig, name: str, folder) -> list[Path]:
+def show_figure(fig, name: str, folder) -> None:
     """Save a figure (PNG and PDF) and show the saved PNG by its relative path: the executed notebook links to the
     one copy under figures/ instead of embedding a second one."""
     import matplotlib.pyplot as plt
     from IPython.display import HTML, display
-    paths = save_figure(fig, name, folder)
+    png = save_figure(fig, name, folder)[0]
     plt.close(fig)
-    display(HTML(f'<img src="{paths[0].as_posix()}" alt="{name}" style="max-width: 100%">'))
-    return paths
+    display(HTML(f'<img src="{png.as_posix()}" alt="{name}" style="max-width: 100%">'))
 
 
 def draw_hulls(ax, X, dp, colors):
