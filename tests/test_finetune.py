@@ -66,7 +66,8 @@ def test_same_seed_same_run(encoder):
     np.testing.assert_array_equal(xa, b.snapshot(3))
 
 
-def test_interrupted_run_never_loads_as_complete(encoder, monkeypatch):
+def test_interrupted_run_never_loads_as_complete(encoder, monkeypatch, tmp_path):
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path))   # its own cache: other tests' runs are not leftovers
     train, test = subset("ps-fxn", 60, 10)
     calls = {"n": 0}
     real = ft._targets_vectors
