@@ -26,8 +26,8 @@ def test_every_page_is_built_and_every_reference_resolves(smoke):
     assert "companion pages:" in proc.stdout
     pages = pages_of(smoke)
     assert sorted(p.stem for p in pages.glob("*.html")) == sorted(NOTEBOOKS + ["index"])
-    assert (pages / "lab.css").exists()
-    for page in [*pages.glob("*.html"), pages / "lab.css"]:
+    assert all((pages / f).exists() for f in ("lab.css", "companion.css", "companion.js"))
+    for page in [*pages.glob("*.html"), pages / "lab.css", pages / "companion.css", pages / "companion.js"]:
         html = page.read_text()
         fetch = re.search(r'(?:src|href)="https?://|import\("https?://|url\(["\']?https?://', html)
         assert fetch is None, f"{page.name} fetches from the network: {fetch and fetch.group(0)}"

@@ -31,7 +31,7 @@ CHAPTERS = {
 _NOISE_MIME = ("application/vnd.jupyter.widget-view+json",)
 _EXTERNAL = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.I)
 _MERMAID = re.compile(r'<script type="module">(?:(?!</script>).)*mermaid(?:(?!</script>).)*</script>\s*', re.S)
-_STYLE = re.compile(r'<style type="text/css">.*?</style>\s*', re.S)
+_STYLE = re.compile(r'<style[^>]*>.*?</style>\s*', re.S)   # the theme (in lab.css) and mermaid's (unused)
 _SRC = re.compile(r'(<img\b[^>]*\bsrc=")([^"]+)(")', re.I)
 
 
@@ -97,35 +97,30 @@ def failed_cell(nb: dict) -> dict | None:
     return None
 
 
-_PAGE_CSS = """
-<style>
-body.closerlook-reading .jp-CodeCell .jp-Cell-inputWrapper { display: none; }
+# One stylesheet and one script for all pages of a run (written by `build`): the reading bar, folded code, and,
+# after loading, a note of the images that did not load (a browser test reads it from the DOM).
+PAGE_CSS = """body.closerlook-reading .jp-CodeCell .jp-Cell-inputWrapper { display: none; }
 .closerlook-bar { position: sticky; top: 0; z-index: 10; background: #f7f7f7; border-bottom: 1px solid #ddd;
                   padding: 6px 16px; font: 14px sans-serif; }
 .closerlook-bar a { margin-right: 14px; }
 .closerlook-failed { background: #f6d6d6; padding: 10px 16px; font: 15px sans-serif; border: 1px solid #c66; }
-</style>
 """
-# After loading, the page notes the images that did not load (a browser test reads it from the DOM).
-IMAGE_CHECK = """
-<script>
+PAGE_JS = """function closerlookToggle(button) {
+  var reading = document.body.classList.toggle('closerlook-reading');
+  button.textContent = reading ? 'show code' : 'hide code';
+}
+document.addEventListener('DOMContentLoaded', function () {
+  if (document.querySelector('.closerlook-bar')) { document.body.classList.add('closerlook-reading'); }
+});
 window.addEventListener('load', function () {
   var broken = Array.prototype.filter.call(document.images, function (i) { return !i.complete || i.naturalWidth === 0; });
   document.body.setAttribute('data-images', document.images.length);
   document.body.setAttribute('data-broken-images', broken.length);
   document.body.setAttribute('data-broken-list', broken.map(function (i) { return i.getAttribute('src'); }).join(' '));
 });
-</script>
 """
-_TOGGLE = """
-<script>
-function closerlookToggle(button) {
-  var reading = document.body.classList.toggle('closerlook-reading');
-  button.textContent = reading ? 'show code' : 'hide code';
-}
-document.addEventListener('DOMContentLoaded', function () { document.body.classList.add('closerlook-reading'); });
-</script>
-"""
+_ASSETS = '<link rel="stylesheet" href="companion.css"><script src="companion.js"></script>'
+_MATHJAX_CONFIG = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->\s*", re.S)
 
 
 def lab_css() -> str:
@@ -146,8 +141,10 @@ def render_chapter(nb: dict, name: str, profile: str, chapters: list[str]) -> st
     body, _ = exporter.from_notebook_node(nbformat.reads(json.dumps(nb), as_version=4))
     body = _EXTERNAL.sub("", body)              # require.js and MathJax from a CDN: nothing is fetched
     body = _MERMAID.sub("", body)               # imports mermaid from a CDN (the chapters draw no diagrams)
+    body = _MATHJAX_CONFIG.sub("", body)        # configures the MathJax that is not loaded
     head, rest = body.split("</head>", 1)
     head = _STYLE.sub("", head) + '<link rel="stylesheet" href="lab.css">'   # one shared copy of the theme
+    head = re.sub(r"<title>.*?</title>", f"<title>{html.escape(CHAPTERS.get(name, name))}</title>", head, count=1)
     nav = " ".join(f'<a href="{c}.html">{c[:2]}</a>' for c in chapters)
     bar = (f'<div class="closerlook-bar"><a href="index.html">closer-look ({html.escape(profile)})</a> {nav} '
            f'<a href="../notebooks/{name}.ipynb">notebook</a>'
@@ -156,7 +153,7 @@ def render_chapter(nb: dict, name: str, profile: str, chapters: list[str]) -> st
     if failed:
         bar += (f'<div class="closerlook-failed" id="closerlook-failed">This chapter did not run to the end: cell '
                 f'{failed["cell"]} raised {html.escape(failed["error"])}. What follows it is missing.</div>')
-    body = head + _PAGE_CSS + _TOGGLE + IMAGE_CHECK + "</head>" + rest
+    body = head + _ASSETS + "</head>" + rest
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, body, count=1)
 
 
@@ -204,7 +201,7 @@ th {{ background: #f0f0f0; }}
 figure {{ margin: 0; border: 1px solid #ddd; padding: 6px; }} figure img {{ width: 100%; }}
 figcaption {{ font-size: 13px; color: #444; }}
 .reason {{ font-size: 11px; color: #333; margin-top: 3px; max-width: 320px; }}
-</style>{IMAGE_CHECK}</head>
+</style>{_ASSETS}</head>
 <body>
 <h1>closer-look: A Closer Look at How Fine-tuning Changes BERT, re-run</h1>
 <p>Profile <b>{html.escape(profile)}</b>. Every claim of the paper with the paper's evidence, ours, and the verdict
@@ -232,6 +229,8 @@ def build(folder: Path, figures: Path, profile: str | None = None) -> Path:
     pages.mkdir(parents=True, exist_ok=True)
     names = [n for n in CHAPTERS if (notebooks / f"{n}.ipynb").exists()]
     (pages / "lab.css").write_text(lab_css())
+    (pages / "companion.css").write_text(PAGE_CSS)
+    (pages / "companion.js").write_text(PAGE_JS)
     status = {}
     for name in names:
         nb = json.loads((notebooks / f"{name}.ipynb").read_text())

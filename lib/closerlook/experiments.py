@@ -160,7 +160,8 @@ def directprobe(params, X, y) -> DirectProbe:
     with stage("directprobe"):
         memory = Memory(cache_dir() / "directprobe", verbose=0)
         dp = memory.cache(_fit_directprobe)(X, y, params["directprobe"]["rate"])
-    dropped = conflicting_rows(X, y)
+    # The cached probe saw len(dp.labels_) rows: only when that is fewer than X's are there rows to name.
+    dropped = conflicting_rows(X, y) if len(dp.labels_) < len(X) else np.empty(0, np.int64)
     if len(dropped):
         print(f"DirectProbe: {len(dropped)} row(s) repeat another label's coordinates and are left out "
               f"(rows {dropped.tolist()[:6]}, labels {sorted(set(y[dropped].tolist()))[:6]})")
