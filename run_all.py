@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent
-NOTEBOOKS = ["00_directprobe_primer", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
+NOTEBOOKS = ["00_directprobe_primer", "00_tasks_and_models", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
              "05_layer_behavior", "06_reproduction"]
 LEDGER_PROFILES = ["default", "full"]
 
@@ -40,8 +40,18 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def available() -> list[str]:
-    return [n for n in NOTEBOOKS if (REPO / "notebooks" / f"{n}.py").exists()]
+def source(name: str) -> Path:
+    """A chapter's jupytext source, or its exercises' solutions (kept apart, under notebooks/solutions/)."""
+    folder = REPO / "notebooks" / ("solutions" if name.endswith("_solutions") else "")
+    return folder / f"{name}.py"
+
+
+def available(solutions: bool = True) -> list[str]:
+    """Every chapter in reading order, each followed by its solutions (they read the chapter's cached blocks)."""
+    names = []
+    for n in NOTEBOOKS:
+        names += [m for m in (n, f"{n}_solutions") if source(m).exists() and (solutions or m == n)]
+    return names
 
 
 def _from_notebooks(path: Path) -> str:
@@ -53,16 +63,16 @@ def _from_notebooks(path: Path) -> str:
 def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile: str = "default") -> dict:
     import jupytext
     import papermill as pm
-    source = REPO / "notebooks" / f"{name}.py"
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     ipynb = out / "notebooks" / f"{name}.input.ipynb"
-    jupytext.write(jupytext.read(source), ipynb)
+    jupytext.write(jupytext.read(source(name)), ipynb)
     parameters = {"figures_dir": _from_notebooks(figures), "results_dir": _from_notebooks(out / "numbers")}
-    if name == "06_reproduction":
+    chapter = name.removesuffix("_solutions")     # solutions take their chapter's parameters
+    if chapter == "06_reproduction":
         parameters = {"results_root": _from_notebooks(out.parent),
                       "profiles": LEDGER_PROFILES + ([profile] if profile not in LEDGER_PROFILES else []),
                       "results_dir": _from_notebooks(out / "numbers")}
-    elif name != "00_directprobe_primer":
+    elif chapter != "00_directprobe_primer":
         parameters["params_path"] = _from_notebooks(params_path)
     started = time.perf_counter()
     status, error = "ok", None
@@ -103,6 +113,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="+", metavar="NAME", help="run only these notebooks")
     ap.add_argument("--out", help="folder for the executed notebooks and numbers (default: results/<profile>)")
     ap.add_argument("--figures", help="folder for the figures (default: figures/<profile>)")
+    ap.add_argument("--no-solutions", action="store_true",
+                    help="skip the exercises' solutions (notebooks/solutions/), which run after each chapter")
     ap.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
                     help="compare two runs (results/<profile> folders): provenance and the key numbers that moved")
     args = ap.parse_args(argv)
@@ -122,7 +134,7 @@ def main(argv=None) -> int:
     except ParamsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    names = available()
+    names = available(solutions=not args.no_solutions)
     if args.only:
         unknown = [n for n in args.only if n not in names]
         if unknown:
@@ -158,12 +170,12 @@ def main(argv=None) -> int:
     print(f"[run_all] companion pages: {os.path.relpath(index)} ({time.perf_counter() - started:.1f} s)")
 
     print(f"\nsummary ({profile})")
-    print(f"{'notebook':<24} {'status':<7} {'wall':>8}  holds / not / untestable   stages (s)")
+    print(f"{'notebook':<28} {'status':<7} {'wall':>8}  holds / not / untestable   stages (s)")
     for r in results:
         claims = r.get("claims", [])
         counts = [sum(c["verdict"] == v for c in claims) for v in ("holds", "does not hold", "not testable here")]
         stages = ", ".join(f"{k} {v:.0f}" for k, v in r.get("stages", {}).items())
-        print(f"{r['notebook']:<24} {r['status']:<7} {r['wall_s']:7.1f}s  {counts[0]:>5} / {counts[1]:>3} / "
+        print(f"{r['notebook']:<28} {r['status']:<7} {r['wall_s']:7.1f}s  {counts[0]:>5} / {counts[1]:>3} / "
               f"{counts[2]:<10}  {stages}")
         for c in claims:
             print(f"    [{c['verdict']}] {c['claim']}: {c['ours']}")

@@ -33,13 +33,13 @@ figures_dir = "../figures"
 results_dir = "../outputs/results"
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from closerlook import claims
 from closerlook.directprobe import DirectProbe
 from closerlook.geometry import distance_vector, label_min_distances
-from closerlook.plots import draw_hulls, show_figure
+from closerlook.plots import circle_toy_figure, show_figure
 from closerlook.report import Report
 
 report = Report("00_directprobe_primer")
@@ -66,21 +66,7 @@ print(pd.Series(dp.cluster_labels_).value_counts().rename("clusters per label").
 # pass through the grey area between the hulls of different labels.
 
 # %%
-colors = {"in": "tab:red", "out": "tab:blue"}
-fig, axes = plt.subplots(1, 2, figsize=(9, 4.3), sharex=True, sharey=True)
-for ax in axes:
-    ax.set_facecolor("0.88")
-    ax.set_aspect("equal")
-axes[0].set_facecolor("white")
-for lab, c in colors.items():
-    axes[0].scatter(*X[y == lab].T, s=10, color=c, label=lab)
-axes[0].add_patch(plt.Circle((0, 0), 1.0, fill=False, ls="--", color="k"))
-axes[0].legend(loc="upper right")
-axes[0].set_title("circular boundary")
-draw_hulls(axes[1], X, dp, colors)
-for lab, c in colors.items():
-    axes[1].scatter(*X[y == lab].T, s=6, color=c)
-axes[1].set_title(f"DirectProbe: {dp.n_clusters_} clusters\n(grey: where a separator must pass)")
+fig = circle_toy_figure(X, y, dp, {"in": "tab:red", "out": "tab:blue"})
 show_figure(fig, "fig01_directprobe_toy", figures_dir)
 
 # %% [markdown]
@@ -126,16 +112,15 @@ report.record("toy_linear", bool(dp.is_linear_))
 report.record("toy_heldout_accuracy", acc)
 report.record("blobs_clusters", dp_blobs.n_clusters_)
 report.record("blobs_distance_vector_length", len(distance_vector(dp_blobs)))
-from closerlook.claims import check
-
-report.claim(check("2.2-circle", "§2.2, Figure 1", "A circular boundary is not linear: more clusters than labels",
-                   "Figure 1 (right): the outer label is cut into several clusters",
-                   f"{dp.n_clusters_} clusters for 2 labels", dp.n_clusters_ > 2, "more clusters than labels"))
-report.claim(check("2.2-blobs", "§2.2", "Linearly separable labels give one cluster per label",
-                   "§2.2, 'Number of Clusters'", f"{dp_blobs.n_clusters_} clusters for 3 labels",
-                   dp_blobs.n_clusters_ == 3, "one cluster per label"))
-report.claim(check("2.2-classifier", "§2.2", "The clusters support a nearest-hull classifier",
-                   "§2.2: decision boundaries pass between clusters", f"held-out accuracy {acc:.3f}", acc > 0.9,
-                   "held-out accuracy above 0.9"))
+for claim in claims.primer(dp.n_clusters_, len(dp.classes_), dp_blobs.n_clusters_, 3, acc):
+    report.claim(claim)
 report.save(results_dir)
 report.claims_table()
+
+# %% [markdown]
+# ## Exercises
+# Predict each answer before you run anything; the solutions are in `solutions/00_directprobe_primer_solutions.py`.
+#
+# 1. **More data.** Draw the toy with 40, 160 and 640 points. Does the number of clusters grow with the data,
+#    or does it settle?
+# 2. **A straight boundary.** Label the same points by the sign of their x coordinate. How many clusters now?

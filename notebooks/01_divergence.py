@@ -127,3 +127,14 @@ report.claim(claims.similarity_drops(similarity_cases))
 report.claim(claims.hurt_diverges_most(hurt_cases))
 report.save(results_dir)
 report.claims_table()
+
+# %% [markdown]
+# ## Exercises
+# Predict each answer before you run anything; the solutions are in `solutions/01_divergence_solutions.py`.
+#
+# 1. **A lower layer.** Compute the train/test similarity before and after fine-tuning at the first stored
+#    layer (`params["directprobe"]["dynamics_layers"][0]`) as well as the last, with
+#    `ex.train_test_similarity(params, model, task, i, layer)` (`i=0` before, `i=-1` after). Does the lower
+#    layer diverge as much?
+# 2. **Fewer epochs.** Follow PS-fxn's train/test similarity over every snapshot of the run. Does the drop come at
+#    once, or does it grow with training?

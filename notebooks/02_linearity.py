@@ -80,18 +80,7 @@ paper[paper.task == "trec"][["model", "rep", "clusters", "linear", "acc"]]
 # non-linear by construction. Both ways, before and after fine-tuning:
 
 # %%
-trec_twins = []
-if "trec" in params["tasks"]:
-    train_trec, _ = ex.task_data(params, "trec")
-    for label in params["models"]:
-        for rep, (X, _) in (("original", ex.original(params, label, "trec")), ("fine-tuned", ex.finetuned(params, label, "trec"))):
-            kept = ex.directprobe_keeping_twins(params, X, train_trec.labels)
-            dropped = ex.directprobe(params, X, train_trec.labels)
-            trec_twins.append({"model": label, "rep": rep, "twin rows": kept["twins"],
-                               "#clusters, twins kept (authors)": kept["clusters"], "linear, kept": kept["linear"],
-                               "#clusters, twins dropped (ours)": dropped.n_clusters_, "linear, dropped": dropped.is_linear_,
-                               "labels": kept["labels"]})
-trec_twins = pd.DataFrame(trec_twins)
+trec_twins = pd.DataFrame(ex.trec_twins_rows(params))
 trec_twins
 
 # %% [markdown]
@@ -100,20 +89,19 @@ trec_twins
 # %%
 from closerlook import claims
 
-simpler = [{"case": f"{r['model']}/{r['task']}", "original": r["clusters"],
-            "fine-tuned": [f["clusters"] for f in rows if f["rep"] == "fine-tuned" and f["model"] == r["model"] and f["task"] == r["task"]]}
-           for r in rows if r["rep"] == "original"]
-linear_after = [{"case": f"{r['model']}/{r['task']}", "linear": [r["linear"]]} for r in rows if r["rep"] == "fine-tuned"]
-first_trec = trec_twins[trec_twins.rep == "original"].iloc[0] if len(trec_twins) else None
-
 report.record("clusters", ours[["model", "task", "rep", "clusters", "labels", "linear"]].to_dict(orient="records"))
 report.record("trec_twins", trec_twins.to_dict(orient="records"))
 report.record("stage_seconds", dict(ex.STAGE_SECONDS))
-report.claim(claims.space_simpler(simpler))
-report.claim(claims.mostly_linear_after(linear_after))
-report.claim(claims.trec_not_linear(None if first_trec is None else int(first_trec["#clusters, twins kept (authors)"]),
-                                    None if first_trec is None else int(first_trec["labels"]), "kept"))
-report.claim(claims.trec_not_linear(None if first_trec is None else int(first_trec["#clusters, twins dropped (ours)"]),
-                                    None if first_trec is None else int(first_trec["labels"]), "dropped"))
+for claim in claims.linearity(rows, trec_twins.to_dict(orient="records")):
+    report.claim(claim)
 report.save(results_dir)
 report.claims_table()
+
+# %% [markdown]
+# ## Exercises
+# Predict each answer before you run anything; the solutions are in `solutions/02_linearity_solutions.py`.
+#
+# 1. **A lower layer.** #clusters on the training set at the first stored layer, before and after fine-tuning
+#    (`ex.snapshot_directprobe(params, model, task, i, layer)`). More or fewer clusters than at the last layer?
+# 2. **One copy of the twin question.** Leave out only the NUM:other copy of TREC-50's twin question
+#    (`ex.conflicting_rows` finds both). Is the original model's TREC-50 space linear then?

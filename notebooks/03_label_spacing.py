@@ -35,8 +35,6 @@ figures_dir = "../figures"
 results_dir = "../outputs/results"
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from closerlook import claims
@@ -56,20 +54,13 @@ print(f"model {model}; linear before and after fine-tuning: {tasks}; left out (n
 # ## Each label's minimum distance along fine-tuning (Figure 6; Figure 2 = PS-role and POS)
 
 # %%
-curves = {}
-for task in tasks:
-    steps, c = ex.min_distance_dynamics(params, model, task)
-    if c is None:
-        print(f"{task}: a snapshot is not linear, left out")
-        continue
-    curves[task] = (steps, c)
-
-summary = pd.DataFrame([{"task": t, "labels": len(c), "grew": sum(d[-1] > d[0] for d in c.values()),
-                         "shrank": sum(d[-1] <= d[0] for d in c.values()),
-                         "dipped along the way": sum(any(b < a for a, b in zip(d, d[1:])) for d in c.values()),
-                         "mean change": np.mean([d[-1] - d[0] for d in c.values()])}
-                        for t, (s, c) in curves.items()])
+curves = ex.min_distance_curves(params, model, tasks)
+summary = pd.DataFrame(ex.min_distance_summary(curves))
 summary.round(3)
+
+# %% [markdown]
+# `grew` and `shrank` compare the last snapshot with the first; `dipped along the way` counts the labels whose
+# distance fell between two snapshots at least once, as PS-role's `p.Stuff` does in the paper. The curves:
 
 # %%
 fig = plots.min_distance_panels({t: curves[t] for t in ("ps-role", "pos") if t in curves}, model)
@@ -84,9 +75,7 @@ plots.show_figure(fig, "fig06_min_distance_all_tasks", figures_dir)
 
 # %%
 changes = [c for task in tasks if (c := ex.min_distance_changes(params, model, task)) is not None]
-pd.DataFrame([{"task": c["task"], "seed": s["seed"], "labels": len(s["change"]),
-               "grew": sum(v > 0 for v in s["change"].values()), "mean change": s["mean_change"]}
-              for c in changes for s in c["seeds"]]).round(3)
+pd.DataFrame(ex.seed_change_rows(changes)).round(3)
 
 # %% [markdown]
 # ## Figure 3: paths of the three closest POS labels (first and last layer)
@@ -102,13 +91,7 @@ if "pos" in params["tasks"]:
     paths = {layer: ex.centroid_paths(params, model, "pos", layer) for layer in (first_layer, "last")}
     fig = plots.centroid_paths_figure(paths, trio)
     plots.show_figure(fig, "fig03_pos_centroid_paths", figures_dir)
-    seeds = ex.fine_tuning_seeds(params) if "pos" in ex.seed_tasks(params, model) else [params["finetune"]["seed"]]
-    for layer in (first_layer, "last"):
-        shifts = []
-        for seed in seeds:
-            labels, shift = ex.centroid_shift(params, model, "pos", layer, seed)
-            shifts.append(float(np.linalg.norm(shift[[labels.index(l) for l in trio]], axis=-1).mean()))
-        fig3[str(layer)] = {"labels": trio, "mean_centroid_shift": shifts}
+    fig3 = ex.trio_shift(params, model, "pos", trio, (first_layer, "last"))
 pd.DataFrame(fig3).T
 
 # %% [markdown]
@@ -122,8 +105,17 @@ report.record("fig3", fig3)
 report.record("stage_seconds", dict(ex.STAGE_SECONDS))
 report.claim(claims.every_label_grows(changes))
 report.claim(claims.labels_move_apart(changes))
-report.claim(claims.close_labels_split_late(fig3.get(str(first_layer), {}).get("mean_centroid_shift", []),
-                                            fig3.get("last", {}).get("mean_centroid_shift", []), first_layer,
+shift = {layer: fig3.get(str(layer), {}).get("mean_centroid_shift", []) for layer in (first_layer, "last")}
+report.claim(claims.close_labels_split_late(shift[first_layer], shift["last"], first_layer,
                                             ex.encoder(params, model).n_layers))
 report.save(results_dir)
 report.claims_table()
+
+# %% [markdown]
+# ## Exercises
+# Predict each answer before you run anything; the solutions are in `solutions/03_label_spacing_solutions.py`.
+#
+# 1. **Another task's closest labels.** `ex.closest_labels(params, model, task)` gives Figure 3's trio for POS.
+#    Which three PS-role labels start closest together? Guess before you look.
+# 2. **A lower layer.** `ex.min_distance_changes(params, model, task, layer)` at the first stored layer: do the
+#    labels move apart there as much as at the last layer?

@@ -35,11 +35,9 @@ figures_dir = "../figures"
 results_dir = "../outputs/results"
 
 # %%
-import numpy as np
 import pandas as pd
 
 from closerlook import experiments as ex
-from closerlook.geometry import label_min_distances
 from closerlook.paper import table5 as paper_table5
 from closerlook.params import load_params
 from closerlook.report import Report
@@ -49,30 +47,9 @@ report = Report("04_cross_task")
 model = params["dynamics_model"]
 target = "ps-fxn"
 sources = [t for t in ("ps-fxn", "ps-role", "pos") if t in params["tasks"]]
-train, test = ex.task_data(params, target)
 
 # %%
-# The model fine-tuned on PS-fxn itself: its own run's last snapshot, the representation Table 7 reads.
-# The others embed PS-fxn with their saved final weights.
-reps = {"original": ex.original(params, model, target)}
-for source in sources:
-    reps[source] = (ex.finetuned(params, model, target) if source == target else
-                    ex.embed_with(params, ex.finetuned_run(params, model, source), target))
-
-rows, distances = [], {}
-for name, (X, Xt) in reps.items():
-    dp = ex.directprobe(params, X, train.labels)
-    probe = ex.mlp_probe(params, X, train.labels, Xt, test.labels)
-    distances[name] = label_min_distances(dp) if dp.is_linear_ else None
-    rows.append({"fine-tuned on": name, "clusters": dp.n_clusters_, "linear": dp.is_linear_,
-                 "acc": 100 * probe["acc_mean"], "std": 100 * probe["acc_std"], "accs": [100 * a for a in probe["accs"]]})
-for r in rows:
-    d, d0 = distances[r["fine-tuned on"]], distances["original"]
-    if r["fine-tuned on"] == "original" or d is None or d0 is None:
-        r.update({"#inc": np.nan, "#dec": np.nan, "average inc": np.nan})
-        continue
-    change = np.array([d[l] - d0[l] for l in d0])
-    r.update({"#inc": int((change > 0).sum()), "#dec": int((change <= 0).sum()), "average inc": change.mean()})
+rows = ex.cross_task_rows(params, model, target, sources)
 table5 = pd.DataFrame(rows)[["fine-tuned on", "#inc", "#dec", "average inc", "acc", "std", "clusters", "linear"]]
 table5.round(2)
 
@@ -92,12 +69,17 @@ paper_table5()
 # %%
 from closerlook import claims
 
-t = table5.set_index("fine-tuned on")
-mean_change = {k: (None if pd.isna(v) else float(v)) for k, v in t["average inc"].items() if k != "original"}
-accs = {r["fine-tuned on"]: r["accs"] for r in rows}
 report.record("table5", table5.to_dict(orient="records"))
 report.record("stage_seconds", dict(ex.STAGE_SECONDS))
-report.claim(claims.cross_task_distances(mean_change))
-report.claim(claims.cross_task_accuracy(accs))
+for claim in claims.cross_task(rows):
+    report.claim(claim)
 report.save(results_dir)
 report.claims_table()
+
+# %% [markdown]
+# ## Exercises
+# Predict each answer before you run anything; the solutions are in `solutions/04_cross_task_solutions.py`.
+#
+# 1. **The other way round.** Embed PS-role with the models fine-tuned on PS-fxn and on POS
+#    (`ex.embed_with(params, ex.finetuned_run(params, model, source), "ps-role")`). Do PS-role's minimum distances
+#    grow under PS-fxn fine-tuning and shrink under POS, as PS-fxn's do under PS-role and POS?

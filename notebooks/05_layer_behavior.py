@@ -36,14 +36,11 @@ figures_dir = "../figures"
 results_dir = "../outputs/results"
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from closerlook import claims
 from closerlook import experiments as ex
 from closerlook import plots
-from closerlook.geometry import distance_vector, probe_similarity
 from closerlook.params import load_params
 from closerlook.report import Report
 
@@ -59,23 +56,16 @@ print(f"model {model}: stored layers {layers}; Figure 4 uses {every_other}")
 # ## Figure 4: similarity of each layer to its original, along fine-tuning
 
 # %%
-similarity, final = {}, []
-for task in params["tasks"]:
-    run = ex.finetuned_run(params, model, task)
-    for layer in every_other:
-        start = ex.snapshot_directprobe(params, model, task, 0, layer)
-        if not start.is_linear_:
-            continue
-        probes = [ex.snapshot_directprobe(params, model, task, i, layer) for i in range(len(run.steps))]
-        similarity[(task, layer)] = (run.steps, [probe_similarity(start, dp) if dp.is_linear_ else np.nan for dp in probes])
-        if probes[-1].is_linear_:
-            r, low, high = claims.bootstrap_pearson(distance_vector(start), distance_vector(probes[-1]))
-            final.append({"task": task, "layer": layer, "final similarity": r, "low": low, "high": high})
-tasks4 = sorted({t for t, _ in similarity}, key=params["tasks"].index)
-fig = plots.layer_similarity_panels(similarity, tasks4, model)
+similarity, final = ex.layer_similarity(params, model, every_other)
+fig = plots.layer_similarity_panels(similarity, sorted({t for t, _ in similarity}, key=params["tasks"].index), model)
 plots.show_figure(fig, "fig04_layer_similarity", figures_dir)
 final_similarity = pd.DataFrame(final, columns=["task", "layer", "final similarity", "low", "high"])
 final_similarity.round(3)
+
+# %% [markdown]
+# Each curve starts at 1 (a layer is its own original). The last column above is where the curve ends, with a
+# bootstrap interval over label pairs: §4.5 expects the higher layers to stay above 0.5, that is, to change their
+# label geometry without losing it.
 
 # %% [markdown]
 # ## Figures 5 and 7-10: how far each label's centroid moves, per layer
@@ -85,36 +75,41 @@ final_similarity.round(3)
 
 # %%
 figure_numbers = {"pos": "fig07", "dep": "fig08", "ps-fxn": "fig09", "ps-role": "fig10"}
-seeded = ex.seed_tasks(params, model)
-ranges = []
-for task in [t for t in ("pos", "dep", "ps-fxn", "ps-role") if t in params["tasks"]]:
+tasks = [t for t in figure_numbers if t in params["tasks"]]
+for task in tasks:
     shifts = {layer: ex.shift_pca(params, model, task, layer) for layer in layers}
     if task == "pos":
         plots.show_figure(plots.shift_panels({l: shifts[l] for l in every_other}, task),
                           "fig05_pos_centroid_shift_every_other_layer", figures_dir)
     plots.show_figure(plots.shift_panels(shifts, task), f"{figure_numbers[task]}_{task}_centroid_shift_all_layers",
                       figures_dir)
-    for seed in ex.fine_tuning_seeds(params) if task in seeded else [params["finetune"]["seed"]]:
-        for layer in layers:
-            ranges.append({"task": task, "seed": seed, "layer": layer,
-                           "range": ex.shift_range(ex.shift_pca(params, model, task, layer, seed)[1])})
-ranges = pd.DataFrame(ranges, columns=["task", "seed", "layer", "range"])
+
+# %% [markdown]
+# The panels' axes are the claim: read how wide each layer's cloud of shifts is. The table gives the ranges, per
+# fine-tuning seed where the task has seed runs.
+
+# %%
+ranges = pd.DataFrame(ex.shift_ranges(params, model, tasks, layers), columns=["task", "seed", "layer", "range"])
 ranges.pivot_table(index=["task", "seed"], columns="layer", values="range").round(2)
 
 # %% [markdown]
 # ## Claims
 
 # %%
-higher = [l for l in every_other if l > enc.n_layers // 2]
-high_final = final_similarity[final_similarity.layer.isin(higher)]
-low, high = layers[0], layers[-1]
-range_cases = [{"task": t, "seed": s, "low_layer": g.set_index("layer").range[low], "high_layer": g.set_index("layer").range[high]}
-               for (t, s), g in ranges.groupby(["task", "seed"])]
 report.record("final_similarity", final_similarity.to_dict(orient="records"))
 report.record("ranges", ranges.to_dict(orient="records"))
 report.record("stage_seconds", dict(ex.STAGE_SECONDS))
-report.claim(claims.higher_layers_correlated([{"case": f"{r.task}/layer {r.layer}", "r": r["final similarity"], "low": r.low,
-                                              "high": r.high} for _, r in high_final.iterrows()]))
-report.claim(claims.lower_layers_move_less(range_cases))
+higher = [l for l in every_other if l > enc.n_layers // 2]
+for claim in claims.layer_behavior(final, ranges.to_dict(orient="records"), higher, layers[0], layers[-1]):
+    report.claim(claim)
 report.save(results_dir)
 report.claims_table()
+
+# %% [markdown]
+# ## Exercises
+# Predict each answer before you run anything; the solutions are in `solutions/05_layer_behavior_solutions.py`.
+#
+# 1. **Every layer, every task.** The span of the PCA of centroid shifts (`ex.shift_range(ex.shift_pca(...)[1])`)
+#    at every stored layer. Which task's labels move most at the last layer?
+# 2. **Without the PCA.** The mean length of the shift vectors (`ex.centroid_shift`) per layer. Does it tell the
+#    same story as the PCA spans?

@@ -109,3 +109,13 @@ report.record("ledger", table.to_dict(orient="records"))
 report.record("seed_flips", flips)
 report.record("trec", trec.to_dict(orient="records"))
 saved = report.save(results_dir)
+
+# %% [markdown]
+# ## Exercises
+# Predict each answer before you run anything; the solutions are in `solutions/06_reproduction_solutions.py`.
+#
+# 1. **A stricter rule.** Ask §4.1 for a similarity drop of at least 0.05 in every seed instead of > 0 (shift
+#    every seed's interval recorded in `numbers/01_divergence.json` and call `claims.similarity_drops`). Which
+#    profile's verdict changes?
+# 2. **Gains within the noise.** The Welch interval of each Table 7 accuracy gain over the probe seeds
+#    (`claims.mean_difference_interval`): which gains could a second run turn around?

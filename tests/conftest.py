@@ -44,8 +44,9 @@ def tiny_bert(tmp_path_factory) -> Path:
     return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
-NOTEBOOKS = ["00_directprobe_primer", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
+NOTEBOOKS = ["00_directprobe_primer", "00_tasks_and_models", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
              "05_layer_behavior", "06_reproduction"]
+SOLUTIONS = [f"{name}_solutions" for name in NOTEBOOKS]   # the exercises' solutions, one per chapter
 
 
 def run_all(params, out: Path, cache: Path, only=None):
@@ -58,7 +59,7 @@ def run_all(params, out: Path, cache: Path, only=None):
            "--figures", str(out / "figures")] + (["--only", *only] if only else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3000)
     results = {}
-    for name in NOTEBOOKS:
+    for name in NOTEBOOKS + SOLUTIONS:
         path = numbers / "numbers" / f"{name}.json"
         if path.exists():
             results[name] = json.loads(path.read_text())

@@ -106,3 +106,63 @@ def test_ledger_joins_profiles_and_explains_differences():
 def test_claim_rejects_an_unknown_verdict():
     with pytest.raises(ValueError):
         C.Claim("x", "s", "c", "p", "o", "yes", "r")
+
+
+# --- the chapters' claim helpers (tables in, claims out) ------------------------------------------------------
+
+HOLDS, FAILS, UNTESTABLE = C.HOLDS, C.FAILS, C.UNTESTABLE
+
+def test_primer_claims_follow_their_inputs():
+    from closerlook.claims import primer
+    ok = primer(5, 2, 3, 3, 0.95)
+    assert [c.verdict for c in ok] == [HOLDS, HOLDS, HOLDS]
+    bad = primer(2, 2, 4, 3, 0.85)
+    assert [c.verdict for c in bad] == [FAILS, FAILS, FAILS]
+
+
+def test_linearity_claims_from_rows():
+    from closerlook.claims import linearity
+    rows = [{"model": "m", "task": t, "rep": rep, "clusters": n, "linear": lin}
+            for t, (a, b) in {"pos": (30, 17), "dep": (46, 46)}.items()
+            for rep, n, lin in (("original", a, a == 17 or a == 46), ("fine-tuned", b, True))]
+    trec = [{"model": "m", "rep": "original", "#clusters, twins kept (authors)": 52,
+             "#clusters, twins dropped (ours)": 50, "labels": 50}]
+    simpler, linear, kept, dropped = linearity(rows, trec)
+    assert simpler.verdict == HOLDS and linear.verdict == HOLDS
+    assert kept.verdict == HOLDS and dropped.verdict == FAILS        # 52 > 50 labels; 50 = 50 is linear
+    rows[1]["clusters"] = 40                                          # pos: more clusters after than before
+    assert linearity(rows, [])[0].verdict == FAILS and linearity(rows, [])[2].verdict == UNTESTABLE
+
+
+def test_cross_task_claims_from_rows():
+    from closerlook.claims import cross_task
+    nan = float("nan")
+    rows = [{"fine-tuned on": "original", "average inc": nan, "accs": [80, 80.5, 79.5]},
+            {"fine-tuned on": "ps-fxn", "average inc": 2.0, "accs": [90, 90.5, 89.5]},
+            {"fine-tuned on": "ps-role", "average inc": 1.0, "accs": [85, 85.5, 84.5]},
+            {"fine-tuned on": "pos", "average inc": -1.0, "accs": [70, 70.5, 69.5]}]
+    distances, accuracy = cross_task(rows)
+    assert distances.verdict == HOLDS and accuracy.verdict == HOLDS
+    rows[2]["average inc"] = 3.0                                      # the related task widens more than the own
+    assert cross_task(rows)[0].verdict == FAILS
+
+
+def test_layer_behavior_claims_from_tables():
+    from closerlook.claims import layer_behavior
+    final = [{"task": "pos", "layer": 4, "final similarity": 0.8, "low": 0.7, "high": 0.9},
+             {"task": "pos", "layer": 2, "final similarity": 0.2, "low": 0.1, "high": 0.3}]   # layer 2 is not "higher"
+    ranges = [{"task": "pos", "seed": s, "layer": l, "range": r} for s in (0, 1) for l, r in ((1, 1.0), (6, 5.0))]
+    correlated, moves = layer_behavior(final, ranges, higher_layers=[4, 6], low_layer=1, high_layer=6)
+    assert correlated.verdict == HOLDS and moves.verdict == HOLDS and "2 of 2" in moves.ours
+    ranges[0]["range"] = 9.0                                          # seed 0: layer 1 moves more than layer 6
+    assert layer_behavior(final, ranges, [4, 6], 1, 6)[1].verdict == FAILS
+
+
+def test_min_distance_tables():
+    from closerlook.experiments import min_distance_summary, seed_change_rows
+    curves = {"pos": ([0, 5, 10], {"NOUN": [1.0, 0.8, 2.0], "VERB": [1.0, 1.2, 0.9]})}
+    (row,) = min_distance_summary(curves)
+    assert (row["grew"], row["shrank"], row["dipped along the way"]) == (1, 1, 2)
+    assert row["mean change"] == pytest.approx((1.0 - 0.1) / 2)
+    changes = [{"task": "pos", "seeds": [{"seed": 0, "change": {"NOUN": 1.0, "VERB": -0.1}, "mean_change": 0.45}]}]
+    assert seed_change_rows(changes) == [{"task": "pos", "seed": 0, "labels": 2, "grew": 1, "mean change": 0.45}]

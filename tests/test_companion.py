@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOTEBOOKS, REPO
+from conftest import NOTEBOOKS, REPO, SOLUTIONS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -25,7 +25,7 @@ def test_every_page_is_built_and_every_reference_resolves(smoke):
     proc, _, out = smoke
     assert "companion pages:" in proc.stdout
     pages = pages_of(smoke)
-    assert sorted(p.stem for p in pages.glob("*.html")) == sorted(NOTEBOOKS + ["index"])
+    assert sorted(p.stem for p in pages.glob("*.html")) == sorted(NOTEBOOKS + SOLUTIONS + ["index"])
     assert all((pages / f).exists() for f in ("lab.css", "companion.css", "companion.js"))
     for page in [*pages.glob("*.html"), pages / "lab.css", pages / "companion.css", pages / "companion.js"]:
         html = page.read_text()
@@ -40,7 +40,7 @@ def test_every_page_is_built_and_every_reference_resolves(smoke):
 
 def test_published_notebooks_hold_no_error_stderr_or_machine_path(smoke):
     _, _, out = smoke
-    for name in NOTEBOOKS:
+    for name in NOTEBOOKS + SOLUTIONS:
         nb = json.loads((out / "results" / "smoke" / "notebooks" / f"{name}.ipynb").read_text())
         text = json.dumps(nb)
         for path in (str(REPO), str(out), f"{Path.home()}/", f"{tempfile.gettempdir()}/"):

@@ -144,3 +144,60 @@ def test_unknown_task_and_split():
         load_task("ner", "train")
     with pytest.raises(ValueError, match="unknown split 'dev'"):
         load_task("pos", "dev")
+
+
+# --- the tasks chapter (00_tasks_and_models) -------------------------------------------------------------------
+
+def test_task_table_is_table6_from_the_data_and_names_what_differs():
+    from closerlook.paper import table6
+    ours = data.task_table()
+    assert ours.set_index("task")[["train", "test"]].to_dict("index")["trec"] == {"train": 5452, "test": 500}
+    assert ours.set_index("task")["based"].to_dict() == {"pos": "token", "dep": "pair", "ps-role": "token",
+                                                         "ps-fxn": "token", "trec": "sentence"}
+    side = data.compare_task_table(ours, table6()).set_index("task")["differs in"]
+    assert side["trec"] == "-" and side["dep"] == "train" and side["ps-role"] == "train, labels"
+
+
+def test_label_counts_and_extremes():
+    pos = load_task("pos", "train")
+    counts = data.label_counts(pos)
+    assert counts.sum() == len(pos) and counts.is_monotonic_decreasing and counts.index[0] == "NOUN"
+    extremes = data.label_extremes(pos, k=2)
+    assert extremes["labels"] == 17 and extremes["most frequent"].startswith("NOUN (")
+    assert extremes["rarest"].split(" (")[0] == counts.index[-1]
+
+
+def test_marked_sentence_brackets_every_target_with_each_tasks_label():
+    role, fxn = load_task("ps-role", "train"), load_task("ps-fxn", "train")
+    k = data.construal_sentence(role, fxn)
+    text = data.marked_sentence(k, role, fxn)
+    here = role.targets[:, 0] == k
+    assert text.count("[") == here.sum()
+    for (_, w), r, f in zip(role.targets[here], role.labels[here], fxn.labels[here]):
+        assert f"[{role.sentences[k][w]}]{{{r}|{f}}}" in text
+    assert np.any(role.labels[here] != fxn.labels[here])
+    with pytest.raises(ValueError, match="word-based"):
+        data.marked_sentence(0, load_task("trec", "train"))
+
+
+def test_arcs_are_the_dep_examples_of_one_sentence():
+    dep = load_task("dep", "train")
+    k = data.first_sentence(dep, max_words=10)
+    arcs = data.arcs(dep, k)
+    assert len(arcs) == len(dep.sentences[k]) - 1          # every word but the root has a head
+    assert all(0 <= h < len(dep.sentences[k]) and 0 <= d < len(dep.sentences[k]) for h, d, _ in arcs)
+    with pytest.raises(ValueError, match="DEP"):
+        data.arcs(load_task("pos", "train"), 0)
+
+
+def test_dependency_arcs_draw_one_labelled_arc_per_example():
+    import matplotlib
+    matplotlib.use("Agg")
+    from closerlook.plots import dependency_arcs
+    dep = load_task("dep", "train")
+    k = data.first_sentence(dep, max_words=10)
+    ax = dependency_arcs(dep.sentences[k], data.arcs(dep, k))
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[:len(dep.sentences[k])] == dep.sentences[k]
+    assert sorted(texts[len(dep.sentences[k]):]) == sorted(r for _, _, r in data.arcs(dep, k))
+    assert len(ax.patches) == len(data.arcs(dep, k))

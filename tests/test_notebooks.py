@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import NOTEBOOKS, REPO, make_tiny_bert, run_all
+from conftest import NOTEBOOKS, REPO, SOLUTIONS, make_tiny_bert, run_all
 
 FIGURES = ["fig01_directprobe_toy", "fig02_min_distance_ps-role_pos", "fig03_pos_centroid_paths",
            "fig04_layer_similarity", "fig05_pos_centroid_shift_every_other_layer", "fig06_min_distance_all_tasks",
@@ -26,8 +26,8 @@ def test_every_notebook_runs(smoke):
     proc, results, out = smoke
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "summary" in proc.stdout and "claims ledger (smoke)" in proc.stdout
-    for name in NOTEBOOKS:
-        assert f"{name:<24} ok" in proc.stdout
+    for name in NOTEBOOKS + SOLUTIONS:
+        assert f"{name:<28} ok" in proc.stdout, name
         assert (out / "results" / "smoke" / "notebooks" / f"{name}.ipynb").exists()
 
 
@@ -52,7 +52,7 @@ def test_every_figure_is_written(smoke):
 
 def test_executed_notebooks_hold_no_path_of_this_machine(smoke):
     _, _, out = smoke
-    for name in NOTEBOOKS:
+    for name in NOTEBOOKS + SOLUTIONS:
         text = (out / "results" / "smoke" / "notebooks" / f"{name}.ipynb").read_text()
         assert str(REPO) not in text and str(out) not in text, name
 
@@ -133,8 +133,9 @@ def golden_moved(golden: dict, now: dict) -> tuple[list, list]:
 
 
 def chapters(numbers: dict) -> dict:
-    """The chapters' own key numbers; the ledger of 06 depends on which other profiles have results beside."""
-    return {k: v for k, v in numbers.items() if not k.startswith("06_reproduction/")}
+    """The chapters' own key numbers (and their solutions'); 06's ledger, and its solutions, depend on which other
+    profiles have results beside."""
+    return {k: v for k, v in numbers.items() if not k.startswith("06_reproduction")}
 
 
 def test_key_numbers_match_the_golden_record(smoke):
@@ -150,3 +151,32 @@ def test_key_numbers_match_the_golden_record(smoke):
     moved, loose = golden_moved(golden, now)
     assert not moved, f"{len(moved)} key numbers moved:\n" + "\n".join(moved[:40])
     assert len(golden) > 500 and 50 < len(loose) < len(golden) / 3
+
+
+def test_solutions_answer_their_exercises(smoke):
+    """Every chapter's solutions ran on the smoke profile (test_every_notebook_runs) and their answers are what the
+    solution's prose says they are."""
+    from closerlook.data import load_task
+    _, results, _ = smoke
+    answer = {name: results[f"{name}_solutions"]["numbers"] for name in NOTEBOOKS}
+    primer = answer["00_directprobe_primer"]
+    assert primer["halves_clusters"] == 2                        # a line separates them: one cluster per label
+    assert primer["clusters_by_points"]["640"] >= 4              # the disc, and a ring that needs at least 3 pieces
+    tasks = answer["00_tasks_and_models"]
+    pos = load_task("pos", "train")
+    assert tasks["dep_per_pos"] == pytest.approx(1 - len(pos.sentences) / len(pos))   # one root per sentence
+    assert 0.1 < tasks["construal_share"] < 0.5
+    trec = [set(load_task("trec", split).label_set) for split in ("train", "test")]
+    assert tasks["labels_missing_from_test"]["trec"] == len(trec[0] - trec[1]) > 0
+    for row in answer["02_linearity"]["clusters_by_layer"]:
+        assert row["original"] >= row["labels"] and row["fine-tuned"] >= row["labels"], row
+    assert answer["02_linearity"]["trec_one_copy"]["rows left out"] == 1
+    for row in answer["01_divergence"]["similarity_by_layer"]:
+        for k in ("before", "after"):
+            assert row[k] is None or -1 <= row[k] <= 1
+    assert set(answer["04_cross_task"]["ps_role_gap_change"]) == {"ps-fxn", "pos"}
+    ranges = answer["05_layer_behavior"]["shift_ranges"]
+    assert set(ranges) == {"pos", "dep", "ps-role", "ps-fxn", "trec"}
+    assert all(len(by_layer) == 4 for by_layer in ranges.values())   # smoke stores layers 1, 2, 4 and 6
+    assert answer["06_reproduction"]["similarity_verdict_drop_over_0.05"]["smoke"] in \
+        ("holds", "does not hold", "not testable here")

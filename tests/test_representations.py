@@ -93,3 +93,25 @@ def test_unloadable_model_is_one_line(tmp_path):
 def test_embedded_default_model_loads_offline():
     enc = Encoder.load("default", device="cpu")
     assert (enc.n_layers, enc.hidden_size) == (6, 384)
+
+
+def test_model_card_counts_parameters_as_table1(tmp_path):
+    """BERT-tiny's config (Table 1: 2 layers, 2 heads, width 128, 4.4 M parameters), saved locally: the card reads
+    it without weights."""
+    from transformers import BertConfig
+    from closerlook.paper import table1
+    from closerlook.representations import model_card
+    BertConfig(vocab_size=30522, hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
+               intermediate_size=512).save_pretrained(tmp_path)
+    card = model_card(tmp_path)
+    tiny = table1().set_index("model").loc["bert-tiny"]
+    assert (card["layers"], card["heads"], card["width"], card["params_m"]) == \
+        (tiny.layers, tiny.heads, tiny.width, tiny.params_m)
+
+
+def test_model_table_has_the_papers_five_and_the_embedded_model_offline():
+    from closerlook.representations import DEFAULT_MODEL, model_table
+    table = model_table([DEFAULT_MODEL]).set_index("model")
+    assert list(table.index[:5]) == ["bert-tiny", "bert-mini", "bert-small", "bert-medium", "bert-base"]
+    assert table.loc[DEFAULT_MODEL, ["layers", "heads", "width"]].tolist() == [6, 12, 384]
+    assert table.loc["bert-base", "params_m (paper)"] == 110.1

@@ -448,3 +448,56 @@ def lower_layers_move_less(ranges: list[dict]) -> Claim:
     return Claim("4.5-ranges", "§4.5, Figure 5", text, paper, ours, FAILS if bad else HOLDS,
                  ("not smaller: " + "; ".join(bad)) if bad else "the lowest stored layer's range is the smaller in every case",
                  interval=[min(ratios), max(ratios)], margin=min(ratios) - 1)
+
+
+def layer_behavior(final_similarity: list[dict], ranges: list[dict], higher_layers, low_layer, high_layer) -> list[Claim]:
+    """§4.5's two claims from chapter 05's tables: the final similarity of the higher layers (rows of
+    ``experiments.layer_similarity``) and the ranges of centroid shifts (rows of ``experiments.shift_ranges``),
+    compared between the lowest and the highest stored layer."""
+    correlated = [{"case": f"{r['task']}/layer {r['layer']}", "r": r["final similarity"], "low": r["low"],
+                   "high": r["high"]} for r in final_similarity if r["layer"] in higher_layers]
+    by_case: dict = {}
+    for r in ranges:
+        by_case.setdefault((r["task"], r["seed"]), {})[r["layer"]] = r["range"]
+    moves = [{"task": t, "seed": s, "low_layer": by_layer[low_layer], "high_layer": by_layer[high_layer]}
+             for (t, s), by_layer in sorted(by_case.items())]
+    return [higher_layers_correlated(correlated), lower_layers_move_less(moves)]
+
+
+def cross_task(rows: list[dict]) -> list[Claim]:
+    """§4.4's two claims from the rows of ``experiments.cross_task_rows``: distances and accuracy."""
+    mean_change = {r["fine-tuned on"]: (None if r["average inc"] != r["average inc"] else float(r["average inc"]))
+                   for r in rows if r["fine-tuned on"] != "original"}
+    return [cross_task_distances(mean_change), cross_task_accuracy({r["fine-tuned on"]: r["accs"] for r in rows})]
+
+
+def linearity(rows: list[dict], trec_rows: list[dict]) -> list[Claim]:
+    """§4.2's claims from chapter 02's tables: the Table 7 rows (``experiments.table7_rows``: clusters and linearity,
+    original and fine-tuned) and the TREC-50 rows (``experiments.trec_twins_rows``), whose first model's original
+    representation is judged both ways."""
+    def key(r):
+        return f"{r['model']}/{r['task']}"
+    simpler = [{"case": key(r), "original": r["clusters"],
+                "fine-tuned": [f["clusters"] for f in rows if f["rep"] == "fine-tuned" and key(f) == key(r)]}
+               for r in rows if r["rep"] == "original"]
+    linear_after = [{"case": key(r), "linear": [r["linear"]]} for r in rows if r["rep"] == "fine-tuned"]
+    first = next((r for r in trec_rows if r["rep"] == "original"), None)
+    labels = None if first is None else int(first["labels"])
+    return [space_simpler(simpler), mostly_linear_after(linear_after),
+            trec_not_linear(None if first is None else int(first["#clusters, twins kept (authors)"]), labels, "kept"),
+            trec_not_linear(None if first is None else int(first["#clusters, twins dropped (ours)"]), labels, "dropped")]
+
+
+def primer(circle_clusters: int, circle_labels: int, blob_clusters: int, blob_labels: int, heldout_accuracy: float) -> list[Claim]:
+    """§2.2's three claims on the primer's toys: a circular boundary needs more clusters than labels, linearly
+    separable labels get one cluster each, and the clusters classify held-out points (accuracy above 0.9)."""
+    return [check("2.2-circle", "§2.2, Figure 1", "A circular boundary is not linear: more clusters than labels",
+                  "Figure 1 (right): the outer label is cut into several clusters",
+                  f"{circle_clusters} clusters for {circle_labels} labels", circle_clusters > circle_labels,
+                  "more clusters than labels"),
+            check("2.2-blobs", "§2.2", "Linearly separable labels give one cluster per label",
+                  "§2.2, 'Number of Clusters'", f"{blob_clusters} clusters for {blob_labels} labels",
+                  blob_clusters == blob_labels, "one cluster per label"),
+            check("2.2-classifier", "§2.2", "The clusters support a nearest-hull classifier",
+                  "§2.2: decision boundaries pass between clusters", f"held-out accuracy {heldout_accuracy:.3f}",
+                  heldout_accuracy > 0.9, "held-out accuracy above 0.9")]

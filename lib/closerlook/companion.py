@@ -20,6 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 CHAPTERS = {
     "00_directprobe_primer": "DirectProbe primer (§2.2, Figure 1)",
+    "00_tasks_and_models": "The tasks and the models (§3, Tables 1 and 6)",
     "01_divergence": "§4.1 Does fine-tuning always improve performance?",
     "02_linearity": "§4.2 Linearity of representations",
     "03_label_spacing": "§4.3 Spatial structure of labels",
@@ -27,6 +28,20 @@ CHAPTERS = {
     "05_layer_behavior": "§4.5 Layer behavior",
     "06_reproduction": "Does the paper hold? The claims ledger",
 }
+SOLUTIONS = "_solutions"     # a chapter's exercises are solved in notebooks/solutions/<chapter>_solutions.py
+
+
+def title(name: str) -> str:
+    chapter = name.removesuffix(SOLUTIONS)
+    return ("Solutions: " if name != chapter else "") + CHAPTERS.get(chapter, chapter)
+
+
+def short_name(chapter: str) -> str:
+    """The reading bar's link text: the chapter's number and first word ("00 tasks")."""
+    number, _, rest = chapter.partition("_")
+    return f"{number} {rest.split('_')[0]}"
+
+
 # Outputs that only say something to the person running the notebook: progress bars, library warnings.
 _NOISE_MIME = ("application/vnd.jupyter.widget-view+json",)
 _EXTERNAL = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*', re.I)
@@ -144,10 +159,13 @@ def render_chapter(nb: dict, name: str, profile: str, chapters: list[str]) -> st
     body = _MATHJAX_CONFIG.sub("", body)        # configures the MathJax that is not loaded
     head, rest = body.split("</head>", 1)
     head = _STYLE.sub("", head) + '<link rel="stylesheet" href="lab.css">'   # one shared copy of the theme
-    head = re.sub(r"<title>.*?</title>", f"<title>{html.escape(CHAPTERS.get(name, name))}</title>", head, count=1)
-    nav = " ".join(f'<a href="{c}.html">{c[:2]}</a>' for c in chapters)
+    head = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title(name))}</title>", head, count=1)
+    nav = " ".join(f'<a href="{c}.html">{short_name(c)}</a>' for c in chapters if not c.endswith(SOLUTIONS))
+    chapter = name.removesuffix(SOLUTIONS)
+    other = (f'<a href="{chapter}{SOLUTIONS}.html">solutions</a> ' if f"{chapter}{SOLUTIONS}" in chapters and name == chapter
+             else f'<a href="{chapter}.html">back to the chapter</a> ' if name != chapter else "")
     bar = (f'<div class="closerlook-bar"><a href="index.html">closer-look ({html.escape(profile)})</a> {nav} '
-           f'<a href="../notebooks/{name}.ipynb">notebook</a>'
+           f'{other}<a href="../notebooks/{name}.ipynb">notebook</a>'
            f'<button onclick="closerlookToggle(this)">show code</button></div>')
     failed = failed_cell(nb)
     if failed:
@@ -179,11 +197,17 @@ def render_index(profile: str, chapters: dict[str, dict | None], ledger_rows: li
         src = Path(os.path.relpath(png, pages_dir)).as_posix()
         gallery.append(f'<figure><a href="{src}"><img src="{src}" alt="{png.stem}"></a>'
                        f"<figcaption>{label}: {html.escape(png.stem)}</figcaption></figure>")
+    def status(failed):
+        return (f' <span class="fails">did not run to the end (cell {failed["cell"]}: {html.escape(failed["error"])})</span>'
+                if failed else "")
     toc = []
     for name, failed in chapters.items():
-        status = (f' <span class="fails">did not run to the end (cell {failed["cell"]}: {html.escape(failed["error"])})</span>'
-                  if failed else "")
-        toc.append(f'<li><a href="{name}.html">{html.escape(CHAPTERS.get(name, name))}</a>{status}</li>')
+        if name.endswith(SOLUTIONS):
+            continue
+        solved = f"{name}{SOLUTIONS}"
+        solutions = (f' &middot; <a href="{solved}.html">solutions to its exercises</a>{status(chapters[solved])}'
+                     if solved in chapters else "")
+        toc.append(f'<li><a href="{name}.html">{html.escape(title(name))}</a>{status(failed)}{solutions}</li>')
     prov = ""
     if provenance:
         prov = "<h2>How these were made</h2><ul>" + "".join(
@@ -210,7 +234,7 @@ with its reason: <b>holds</b>, <b>does not hold</b> (contradicted, or its interv
 <h2>The claims ledger</h2>
 <table id="ledger"><thead><tr><th>section</th><th>claim</th><th>paper</th>{head}</tr></thead>
 <tbody>{''.join(rows)}</tbody></table>
-<h2>Chapters</h2><ol start="0">{''.join(toc)}</ol>
+<h2>Chapters</h2><ul>{''.join(toc)}</ul>
 <h2>Figures</h2><div class="gallery" id="gallery">{''.join(gallery)}</div>
 {prov}
 </body></html>
@@ -227,7 +251,7 @@ def build(folder: Path, figures: Path, profile: str | None = None) -> Path:
     if not notebooks.is_dir():
         raise FileNotFoundError(f"no executed notebooks in {notebooks}: run python run_all.py --params {profile} first")
     pages.mkdir(parents=True, exist_ok=True)
-    names = [n for n in CHAPTERS if (notebooks / f"{n}.ipynb").exists()]
+    names = [m for n in CHAPTERS for m in (n, f"{n}{SOLUTIONS}") if (notebooks / f"{m}.ipynb").exists()]
     (pages / "lab.css").write_text(lab_css())
     (pages / "companion.css").write_text(PAGE_CSS)
     (pages / "companion.js").write_text(PAGE_JS)

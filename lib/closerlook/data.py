@@ -393,6 +393,95 @@ def summary(data_dir=None) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------------------------
+# Looking at the tasks (chapter 00_tasks_and_models)
+
+TASK_KIND = {"pos": "syntax", "dep": "syntax", "ps-role": "semantic", "ps-fxn": "semantic", "trec": "semantic"}
+TASK_BASED = {"word": "token", "pair": "pair", "sentence": "sentence"}
+
+
+def task_table(tasks=TASKS, data_dir=None):
+    """Table 6 from the data: examples per split, labels (train and test together, as the paper counts them),
+    what one example is, and whether the task is syntactic or semantic."""
+    import pandas as pd
+    rows = []
+    for task in tasks:
+        train, test = load_task(task, "train", data_dir), load_task(task, "test", data_dir)
+        rows.append({"task": task, "train": len(train), "test": len(test),
+                     "labels": len(set(train.label_set) | set(test.label_set)),
+                     "based": TASK_BASED[TARGET_KIND[task]], "kind": TASK_KIND[task]})
+    return pd.DataFrame(rows)
+
+
+def compare_task_table(ours, paper):
+    """Ours beside the paper's Table 6, one row per task, with the columns that differ named."""
+    import pandas as pd
+    merged = ours.merge(paper, on="task", suffixes=("", " (paper)"))
+    cols = ["train", "test", "labels", "based", "kind"]
+    merged["differs in"] = [", ".join(c for c in cols if r[c] != r[f"{c} (paper)"]) or "-" for _, r in merged.iterrows()]
+    return merged[["task"] + [x for c in cols for x in (c, f"{c} (paper)")] + ["differs in"]]
+
+
+def label_counts(data: TaskData):
+    """How many examples each label has, most frequent first."""
+    import pandas as pd
+    return pd.Series(data.labels).value_counts().rename(f"{data.task} {data.split}")
+
+
+def label_extremes(data: TaskData, k: int = 3):
+    """The k most frequent and the k rarest labels with their shares of the examples (%)."""
+    import pandas as pd
+    counts = label_counts(data)
+    share = 100 * counts / counts.sum()
+    def fmt(s):
+        return ", ".join(f"{label} ({v:.1f}%)" for label, v in s.items())
+    return pd.Series({"examples": len(data), "labels": len(counts), "most frequent": fmt(share.head(k)),
+                      "rarest": fmt(share.tail(k).iloc[::-1])}, name=data.task)
+
+
+def marked_sentence(k: int, *tasks: TaskData) -> str:
+    """Sentence k with every target word of word-based tasks bracketed and followed by its labels, one per
+    task in the order given: ``[in]{p.Locus|p.Locus}`` for PS-role and PS-fxn together."""
+    if not tasks or any(TARGET_KIND[t.task] != "word" for t in tasks):
+        raise ValueError("marked_sentence takes word-based tasks (pos, ps-role, ps-fxn)")
+    words = list(tasks[0].sentences[k])
+    found = {}
+    for t in tasks:
+        for (s, w), label in zip(t.targets, t.labels):
+            if s == k:
+                found.setdefault(int(w), []).append(label)
+    for w, labels in found.items():
+        words[w] = f"[{words[w]}]{{{'|'.join(labels)}}}"
+    return " ".join(words)
+
+
+def arcs(data: TaskData, k: int) -> list[tuple[int, int, str]]:
+    """DEP examples of sentence k as (head word, dependent word, relation), 0-based word positions."""
+    if data.task != "dep":
+        raise ValueError(f"arcs are DEP examples; got {data.task!r}")
+    return [(int(h), int(d), str(label)) for (s, h, d), label in zip(data.targets, data.labels) if s == k]
+
+
+def construal_sentence(role: TaskData, function: TaskData, max_words: int = 16) -> int:
+    """The first readable sentence with a preposition whose role differs from its function (a construal: the
+    preposition's own meaning, its function, is not the role it plays in the scene)."""
+    for k, words in enumerate(role.sentences):
+        if len(words) <= max_words:
+            here = role.targets[:, 0] == k
+            if np.any(role.labels[here] != function.labels[here]):
+                return k
+    raise ValueError("no sentence with a construal (role != function)")
+
+
+def first_sentence(data: TaskData, min_words: int = 6, max_words: int = 14, min_targets: int = 1) -> int:
+    """The first sentence of a readable length with at least ``min_targets`` examples (for showing one)."""
+    per_sentence = np.bincount(data.targets[:, 0], minlength=len(data.sentences))
+    for k, words in enumerate(data.sentences):
+        if min_words <= len(words) <= max_words and per_sentence[k] >= min_targets:
+            return k
+    raise ValueError(f"{data.task}: no sentence of {min_words}-{max_words} words with {min_targets} example(s)")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m closerlook.data",
                                  description="Examples and labels of every task and split.")

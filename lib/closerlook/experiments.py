@@ -230,6 +230,17 @@ def table7_rows(params, label: str, task: str) -> list[dict]:
     return rows
 
 
+def train_test_similarity(params, label: str, task: str, i: int = -1, layer="last") -> float:
+    """§4.1's train/test spatial similarity at snapshot i of the main fine-tuning run (0: the original model) and
+    one stored layer; NaN where either split's space is not linear (the similarity is not defined there)."""
+    train, test = task_data(params, task)
+    dp_train = directprobe(params, snapshot(params, label, task, i, layer, "train"), train.labels)
+    if not dp_train.is_linear_:
+        return float("nan")
+    dp_test = directprobe(params, snapshot(params, label, task, i, layer, "test"), test.labels)
+    return probe_similarity(dp_train, dp_test) if dp_test.is_linear_ else float("nan")
+
+
 def min_distance_dynamics(params, label: str, task: str, layer="last") -> tuple[list[int], dict]:
     """§4.3: each label's minimum distance at every snapshot ({label: [d_0, ..., d_K]}), or None if non-linear."""
     run = finetuned_run(params, label, task)
@@ -373,3 +384,135 @@ def embed_with(params, run: FinetuneRun, task: str, layer="last") -> tuple[np.nd
     with stage("extraction"):
         return (represent(enc, train, layers=[layer], progress=False)[0],
                 represent(enc, test, layers=[layer], progress=False)[0])
+
+
+# --- §4.5 over layers -------------------------------------------------------------------------------------------
+
+def layer_similarity(params, label: str, layers) -> tuple[dict, list[dict]]:
+    """Figure 4: for every task and layer whose training set is linear before fine-tuning, the similarity of each
+    snapshot's distance vector to the original's ({(task, layer): (steps, values)}; NaN where a snapshot is not
+    linear), and the last snapshot's similarity with its bootstrap interval over label pairs (a row per case)."""
+    from .claims import bootstrap_pearson
+    from .geometry import distance_vector
+    similarity, final = {}, []
+    for task in params["tasks"]:
+        run = finetuned_run(params, label, task)
+        for layer in layers:
+            start = snapshot_directprobe(params, label, task, 0, layer)
+            if not start.is_linear_:
+                continue
+            probes = [snapshot_directprobe(params, label, task, i, layer) for i in range(len(run.steps))]
+            similarity[(task, layer)] = (run.steps, [probe_similarity(start, dp) if dp.is_linear_ else np.nan
+                                                     for dp in probes])
+            if probes[-1].is_linear_:
+                r, low, high = bootstrap_pearson(distance_vector(start), distance_vector(probes[-1]))
+                final.append({"task": task, "layer": layer, "final similarity": r, "low": low, "high": high})
+    return similarity, final
+
+
+def shift_ranges(params, label: str, tasks, layers) -> list[dict]:
+    """§4.5: the range of the labels' centroid shifts (``shift_range`` of ``shift_pca``) at every layer, for every
+    fine-tuning seed of the tasks that have seed runs and the main seed of the others."""
+    seeded = seed_tasks(params, label)
+    return [{"task": task, "seed": seed, "layer": layer,
+             "range": shift_range(shift_pca(params, label, task, layer, seed)[1])}
+            for task in tasks
+            for seed in (fine_tuning_seeds(params) if task in seeded else [params["finetune"]["seed"]])
+            for layer in layers]
+
+
+# --- §4.3 tables ------------------------------------------------------------------------------------------------
+
+def min_distance_curves(params, label: str, tasks) -> dict:
+    """Figure 6: {task: (steps, {label: [minimum distance at each snapshot]})} for the tasks whose every snapshot is
+    linear (a task where one is not is left out, and said so)."""
+    curves = {}
+    for task in tasks:
+        steps, c = min_distance_dynamics(params, label, task)
+        if c is None:
+            print(f"{task}: a snapshot is not linear, left out")
+            continue
+        curves[task] = (steps, c)
+    return curves
+
+
+def min_distance_summary(curves: dict) -> list[dict]:
+    """Per task: how many labels' minimum distance grew or shrank from the first to the last snapshot, how many
+    dipped on the way, and the mean change."""
+    return [{"task": t, "labels": len(c), "grew": sum(d[-1] > d[0] for d in c.values()),
+             "shrank": sum(d[-1] <= d[0] for d in c.values()),
+             "dipped along the way": sum(any(b < a for a, b in zip(d, d[1:])) for d in c.values()),
+             "mean change": float(np.mean([d[-1] - d[0] for d in c.values()]))}
+            for t, (_, c) in curves.items()]
+
+
+def seed_change_rows(changes: list[dict]) -> list[dict]:
+    """One row per task and fine-tuning seed of ``min_distance_changes``: labels, how many grew, the mean change."""
+    return [{"task": c["task"], "seed": s["seed"], "labels": len(s["change"]),
+             "grew": sum(v > 0 for v in s["change"].values()), "mean change": s["mean_change"]}
+            for c in changes for s in c["seeds"]]
+
+
+def trio_shift(params, label: str, task: str, trio: list[str], layers) -> dict:
+    """Figure 3's numbers: at each layer, the mean length of the trio's centroid shifts, one value per fine-tuning
+    seed (every seed where the task has seed runs)."""
+    seeds = fine_tuning_seeds(params) if task in seed_tasks(params, label) else [params["finetune"]["seed"]]
+    out = {}
+    for layer in layers:
+        shifts = []
+        for seed in seeds:
+            labels, shift = centroid_shift(params, label, task, layer, seed)
+            shifts.append(float(np.linalg.norm(shift[[labels.index(l) for l in trio]], axis=-1).mean()))
+        out[str(layer)] = {"labels": trio, "mean_centroid_shift": shifts}
+    return out
+
+
+# --- §4.4 -----------------------------------------------------------------------------------------------------
+
+def cross_task_rows(params, label: str, target: str, sources) -> list[dict]:
+    """Table 5: the target task (training set, last layer) under the original model and under the models
+    fine-tuned on each source task. Per row: #clusters, linearity, MLP probe accuracy (mean, std and the seeds),
+    and against the original model the number of labels whose minimum distance grew (#inc) or not (#dec) and the
+    mean change (NaN where a space is not linear). The model fine-tuned on the target itself is its own run's last
+    snapshot (the representation Table 7 reads); the others embed the target with their final weights."""
+    train, test = task_data(params, target)
+    reps = {"original": original(params, label, target)}
+    for source in sources:
+        reps[source] = (finetuned(params, label, target) if source == target else
+                        embed_with(params, finetuned_run(params, label, source), target))
+    rows, distances = [], {}
+    for name, (X, Xt) in reps.items():
+        dp = directprobe(params, X, train.labels)
+        probe = mlp_probe(params, X, train.labels, Xt, test.labels)
+        distances[name] = label_min_distances(dp) if dp.is_linear_ else None
+        rows.append({"fine-tuned on": name, "clusters": dp.n_clusters_, "linear": dp.is_linear_,
+                     "acc": 100 * probe["acc_mean"], "std": 100 * probe["acc_std"],
+                     "accs": [100 * a for a in probe["accs"]]})
+    for r in rows:
+        d, d0 = distances[r["fine-tuned on"]], distances["original"]
+        if r["fine-tuned on"] == "original" or d is None or d0 is None:
+            r.update({"#inc": np.nan, "#dec": np.nan, "average inc": np.nan})
+            continue
+        change = np.array([d[l] - d0[l] for l in d0])
+        r.update({"#inc": int((change > 0).sum()), "#dec": int((change <= 0).sum()), "average inc": change.mean()})
+    return rows
+
+
+# --- §4.2 -----------------------------------------------------------------------------------------------------
+
+def trec_twins_rows(params) -> list[dict]:
+    """Table 4 both ways, for every model before and after fine-tuning: TREC-50's #clusters with the question asked
+    twice kept (what the authors' code gives) and dropped (ours), with linearity and the number of labels."""
+    if "trec" not in params["tasks"]:
+        return []
+    train, _ = task_data(params, "trec")
+    rows = []
+    for label in params["models"]:
+        for rep, (X, _) in (("original", original(params, label, "trec")), ("fine-tuned", finetuned(params, label, "trec"))):
+            kept = directprobe_keeping_twins(params, X, train.labels)
+            dropped = directprobe(params, X, train.labels)
+            rows.append({"model": label, "rep": rep, "twin rows": kept["twins"],
+                         "#clusters, twins kept (authors)": kept["clusters"], "linear, kept": kept["linear"],
+                         "#clusters, twins dropped (ours)": dropped.n_clusters_, "linear, dropped": dropped.is_linear_,
+                         "labels": kept["labels"]})
+    return rows

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-NOTEBOOK_ORDER = ["00_directprobe_primer", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
+NOTEBOOK_ORDER = ["00_directprobe_primer", "00_tasks_and_models", "01_divergence", "02_linearity", "03_label_spacing", "04_cross_task",
                   "05_layer_behavior"]
 
 

@@ -112,3 +112,45 @@ def layer_similarity_panels(similarity: dict, tasks: list, model: str, threshold
         ax.set_ylabel("Pearson vs original")
         ax.legend(fontsize=7)
     return fig
+
+
+def dependency_arcs(words: list[str], arcs: list[tuple[int, int, str]], ax=None):
+    """A sentence with its DEP examples drawn as arcs from head to dependent, each arc named by its relation."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(words)), 2.8))
+    for i, w in enumerate(words):
+        ax.text(i, 0, w, ha="center", va="top", fontsize=10)
+    for head, dep, rel in arcs:
+        # arc3 bends to the left of the travel direction: rightwards arcs need a negative radius to bulge upwards.
+        rad = -0.5 if dep > head else 0.5
+        ax.add_patch(FancyArrowPatch((head, 0.05), (dep, 0.05), connectionstyle=f"arc3,rad={rad}",
+                                     arrowstyle="-|>", mutation_scale=9, color="tab:blue", lw=1))
+        ax.text((head + dep) / 2, 0.05 + 0.25 * abs(head - dep), rel, ha="center", va="bottom", fontsize=8,
+                color="tab:blue", backgroundcolor="white")
+    span = max((abs(h - d) for h, d, _ in arcs), default=1)
+    ax.set_xlim(-0.7, len(words) - 0.3)
+    ax.set_ylim(-0.4, 0.4 + 0.25 * span)
+    ax.axis("off")
+    return ax
+
+
+def circle_toy_figure(X, y, dp, colors: dict, radius: float = 1.0):
+    """Figure 1: left, the toy data and its circular boundary; right, DirectProbe's clusters as convex hulls on
+    grey (where any separator must pass)."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.3), sharex=True, sharey=True)
+    for ax in axes:
+        ax.set_aspect("equal")
+    axes[1].set_facecolor("0.88")
+    for lab, c in colors.items():
+        axes[0].scatter(*X[y == lab].T, s=10, color=c, label=lab)
+    axes[0].add_patch(plt.Circle((0, 0), radius, fill=False, ls="--", color="k"))
+    axes[0].legend(loc="upper right")
+    axes[0].set_title("circular boundary")
+    draw_hulls(axes[1], X, dp, colors)
+    for lab, c in colors.items():
+        axes[1].scatter(*X[y == lab].T, s=6, color=c)
+    axes[1].set_title(f"DirectProbe: {dp.n_clusters_} clusters\n(grey: where a separator must pass)")
+    return fig

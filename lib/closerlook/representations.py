@@ -214,6 +214,47 @@ class Encoder:
         return out
 
 
+def model_card(name: str | os.PathLike) -> dict:
+    """Table 1's columns for one model, read from its config: layers, attention heads, width and parameters
+    (millions, counted on an empty "meta" copy of the model, so nothing is loaded). A Hub model that is not in
+    the local Hugging Face cache gives a row that says so instead of numbers: this never downloads (and never
+    waits on an unreachable Hub); a model that a run has fetched is in the cache and shows up."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+    source = resolve_model(name)
+    try:
+        config = AutoConfig.from_pretrained(source, local_files_only=True)
+    except Exception:
+        return {"model": str(name), "layers": None, "heads": None, "width": None, "params_m": None,
+                "source": "not in the local Hugging Face cache (a run with the Hub reachable fetches it)"}
+    with torch.device("meta"):
+        model = AutoModel.from_config(config)
+    n = sum(t.numel() for t in model.parameters())
+    return {"model": str(name), "layers": config.num_hidden_layers, "heads": config.num_attention_heads,
+            "width": config.hidden_size, "params_m": round(n / 1e6, 1),
+            "source": "embedded package" if str(name) in ("default", DEFAULT_MODEL, "minilm") else source}
+
+
+def model_table(names) -> "pd.DataFrame":
+    """Table 1: the paper's five BERTs and the given models (a profile's, the embedded default), each read from its
+    config where it can be, beside the paper's numbers."""
+    import pandas as pd
+    from closerlook.paper import table1
+    paper = table1().set_index("model")
+    names = list(dict.fromkeys([*paper.index, *names]))
+    rows = []
+    for name in names:
+        card = model_card(name)
+        for col in ("layers", "heads", "width", "params_m"):
+            card[f"{col} (paper)"] = paper.loc[name, col] if name in paper.index else None
+        rows.append(card)
+    cols = ["model"] + [x for c in ("layers", "heads", "width", "params_m") for x in (c, f"{c} (paper)")] + ["source"]
+    table = pd.DataFrame(rows)[cols]
+    for col in cols[1:7]:
+        table[col] = table[col].astype("Int64")    # counts stay integers beside the missing ones
+    return table
+
+
 def data_fingerprint(data: TaskData) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([data.task, data.split, data.sentences]).encode())

@@ -16,3 +16,13 @@ def table7() -> pd.DataFrame:
 def table5() -> pd.DataFrame:
     """Table 5 (§4.4): PS-fxn on BERT-base fine-tuned on PS-fxn, PS-role and POS."""
     return pd.read_csv(HERE / "table5.csv", comment="#").fillna({"finetuned_on": "original"})
+
+
+def table1() -> pd.DataFrame:
+    """Table 1 (§3.1): the five BERTs: layers, attention heads, width and parameters (millions)."""
+    return pd.read_csv(HERE / "table1.csv", comment="#")
+
+
+def table6() -> pd.DataFrame:
+    """Table 6 (Appendix B): the five tasks: training and test examples, labels, what an example is, its kind."""
+    return pd.read_csv(HERE / "table6.csv", comment="#")
