@@ -62,6 +62,309 @@ def _validate(X, y=None, min_labels=2):
     return X.astype(np.float64), y
 
 
+class DirectProbe(ClassifierMixin, BaseEstimator):
+    """Clusters of same-label points whose convex hulls no other label's hull meets.
+
+    Parameters
+    ----------
+    rate : float, default 0.01
+        Coarse-search step as a fraction of the merge history (the authors' default; their paper repo used 0.05).
+        With exact overlap checks the outcome does not depend on it, only the number of states checked.
+    progress : bool, default False
+        Show progress bars.
+
+    Attributes (after ``fit``)
+    --------------------------
+    labels_ : (n_samples,) cluster id of each training row
+    cluster_labels_ : (n_clusters,) label of each cluster
+    classes_ : sorted distinct labels
+    n_clusters_ : number of clusters
+    is_linear_ : whether n_clusters_ equals the number of labels
+    cluster_distances_ : (n_clusters, n_clusters) hull-to-hull distances, symmetric, zero diagonal
+    history_ : dict of what the search did (merge states, first invalid state, forward attempts)
+    timings_ : seconds spent clustering and computing distances
+    """
+
+    def __init__(self, rate: float = 0.01, progress: bool = False):
+        self.rate = rate
+        self.progress = progress
+
+    # ---------------------------------------------------------------------------------------------
+    def fit(self, X, y):
+        X, y = _validate(X, y)
+        if not 0 < self.rate <= 1:
+            raise ValueError(f"rate must lie in (0, 1], got {self.rate}")
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.n_features_in_ = X.shape[1]
+        self._X = X
+        _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+        clash = np.flatnonzero(codes != codes[first][inverse.ravel()])
+        if len(clash):
+            raise ValueError(f"{len(clash)} example(s) repeat the coordinates of an example with another label "
+                             f"(row {clash[0]}, for one): no clustering can separate them; drop the duplicates")
+
+        started = time.perf_counter()
+        phases = {}
+        self._oracle = _HullOracle(X, codes)
+        history = self._merge_to_end(X, codes)
+        end = self._state(history, len(history), len(X))
+        phases["merge_to_end_s"] = time.perf_counter() - started
+        overlapping = self._overlapping_label_pairs(X, codes, end)
+        phases["label_hulls_s"] = time.perf_counter() - started - sum(phases.values())
+        self.history_ = {"merge_states": len(history), "overlapping_label_pairs": len(overlapping)}
+        if not overlapping:
+            members = end
+        else:
+            first_invalid = self._first_invalid_state(X, codes, history, overlapping)
+            phases["search_s"] = time.perf_counter() - started - sum(phases.values())
+            self.history_["first_invalid_state"] = first_invalid
+            members = self._forward(X, codes, self._state(history, first_invalid - 1, len(X)), overlapping)
+            phases["forward_s"] = time.perf_counter() - started - sum(phases.values())
+            self.history_["hull_questions"] = self._oracle.questions
+        del self._oracle
+
+        # Stable numbering: by label, then by first member.
+        members = sorted((np.sort(m) for m in members), key=lambda m: (codes[m[0]], m[0]))
+        self.labels_ = np.empty(len(X), dtype=np.int64)
+        for k, m in enumerate(members):
+            self.labels_[m] = k
+        self._members = members
+        self.cluster_labels_ = self.classes_[[codes[m[0]] for m in members]]
+        self.n_clusters_ = len(members)
+        self.is_linear_ = self.n_clusters_ == len(self.classes_)
+        clustered = time.perf_counter()
+        self.cluster_distances_ = self._distances(X, members)
+        self.timings_ = {"cluster_s": clustered - started, **phases, "distance_s": time.perf_counter() - clustered}
+        return self
+
+    # --- step 1: merge to the end ----------------------------------------------------------------
+    def _merge_to_end(self, X, codes):
+        """The merge history [(a, b), ...] as ids: 0..n-1 the points, n+k the cluster made by merge k."""
+        clusters = _Clusters(X, codes, [np.array([i]) for i in range(len(X))])
+        history = []
+        for _ in tqdm(range(len(X) - len(np.unique(codes))), desc="DirectProbe: merge to end",
+                      disable=not self.progress):
+            pair = clusters.closest_pair()
+            if pair is None:
+                break
+            history.append(pair)
+            clusters.merge(*pair)
+        return history
+
+    @staticmethod
+    def _state(history, k, n_points):
+        """The clusters (arrays of point indices) after the first k merges."""
+        groups = {i: [i] for i in range(n_points)}
+        for step, (a, b) in enumerate(history[:k]):
+            groups[n_points + step] = groups.pop(a) + groups.pop(b)
+        return [np.array(g) for g in groups.values()]
+
+    # --- validity ---------------------------------------------------------------------------------
+    def _overlapping_label_pairs(self, X, codes, end_members):
+        """Label pairs whose full hulls meet: only clusters of these labels can ever meet."""
+        by_label = {int(codes[m[0]]): X[m] for m in end_members}
+        pairs = list(itertools.combinations(sorted(by_label), 2))
+        out = set()
+        for a, b in tqdm(pairs, desc="DirectProbe: label hulls", disable=not self.progress):
+            if hulls.hulls_meet(by_label[a], by_label[b]):
+                out.add((a, b))
+        return out
+
+    def _state_is_valid(self, X, codes, members, overlapping, cache):
+        centroid, radius, label = _cluster_stats(X, codes, members)
+        # A cluster of the merge history is identified by its smallest point and its size.
+        key = [(int(m.min()), len(m)) for m in members]
+        by_label = {int(l): np.flatnonzero(label == l) for l in np.unique(label)}
+        candidates = []
+        for a, b in overlapping:
+            ia, ib = by_label.get(a, ()), by_label.get(b, ())
+            if not len(ia) or not len(ib):
+                continue
+            reach = radius[ia][:, None] + radius[ib][None, :]
+            slack = cdist(centroid[ia], centroid[ib]) - reach
+            rows, cols = np.flatnonzero((slack < 0).any(1)), np.flatnonzero((slack < 0).any(0))
+            if not len(rows):
+                continue
+            open_ = (slack[np.ix_(rows, cols)] < 0) & ~_centroid_separated(
+                X, [members[i] for i in ia[rows]], centroid[ia[rows]], [members[j] for j in ib[cols]],
+                centroid[ib[cols]])
+            for r, c in zip(*np.nonzero(open_)):
+                r, c = rows[r], cols[c]
+                candidates.append((slack[r, c] / reach[r, c], ia[r], ib[c]))
+        # Most-overlapping spheres first: an invalid state is usually found at once.
+        candidates.sort(key=lambda t: t[0])
+        for _, i, j in candidates:
+            pair = (key[i], key[j])
+            if pair not in cache:
+                cache[pair] = self._oracle.meet(label[i], members[i], label[j], members[j])
+            if cache[pair]:
+                return False
+        return True
+
+    def _first_invalid_state(self, X, codes, history, overlapping):
+        """The authors' coarse search and bisection over the merge history."""
+        cache: dict = {}
+        checked = []
+        bar = tqdm(desc="DirectProbe: search for the first invalid state", unit="state", disable=not self.progress)
+
+        def valid(k):
+            checked.append(k)
+            ok = self._state_is_valid(X, codes, self._state(history, k, len(X)), overlapping, cache)
+            bar.update()
+            bar.set_postfix(state=k, valid=ok)
+            return ok
+
+        m = len(history)
+        if m < 1000:
+            lo, hi = 0, m
+        else:
+            step = int(m * self.rate) + 1
+            k = m - step
+            while not valid(k):
+                if k == 0:
+                    raise RuntimeError("no valid state: the initial one-point clusters already overlap")
+                k = max(0, k - step)
+            lo, hi = k, k + step
+        while lo < hi:
+            k = (lo + hi) // 2
+            if valid(k):
+                lo = k + 1
+            else:
+                hi = k
+        bar.close()
+        self.history_.update(states_checked=len(checked), hull_pairs_checked=len(cache))
+        return hi
+
+    # --- step 3: forward with checks ----------------------------------------------------------------
+    def _forward(self, X, codes, members, overlapping):
+        clusters = _Clusters(X, codes, members)
+        projections = _CentroidProjections(X, codes, sorted({lab for pair in overlapping for lab in pair}))
+        # A refused merge a+b meets some other-label cluster K. Clusters only grow, so every later cluster that
+        # holds both a and b meets the cluster that holds K: refuse it without asking the hulls again.
+        # One point of a and one of b stand for them.
+        refused_points = np.empty((64, 2), dtype=np.int64)
+        merged = refused = 0
+        bar = tqdm(total=len(members) - len(clusters.blocks), desc="DirectProbe: forward merges",
+                   disable=not self.progress)
+        while (pair := clusters.closest_pair()) is not None:
+            a, b = pair
+            owner_a, owner_b = clusters.owner[refused_points[:refused, 0]], clusters.owner[refused_points[:refused, 1]]
+            known = bool((((owner_a == a) | (owner_a == b)) & ((owner_b == a) | (owner_b == b))).any())
+            refuse = known
+            if not known:
+                new = np.concatenate([clusters.members[a], clusters.members[b]])
+                pts = X[new]
+                cen = pts.mean(0)    # the merged cluster's centroid, as `_Clusters.merge` would compute it
+                refuse = self._meets_other_label(X, codes, clusters, new, pts, cen, overlapping, projections)
+            if refuse:
+                clusters.refuse(a, b)
+                if refused == len(refused_points):
+                    refused_points = np.concatenate([refused_points, np.empty_like(refused_points)])
+                refused_points[refused] = clusters.members[a][0], clusters.members[b][0]
+                refused += 1
+            else:
+                clusters.merge(a, b, new, cen)
+                projections.forget(a, b)
+                merged += 1
+                bar.update()
+        bar.close()
+        self.history_.update(forward_start_clusters=len(members), forward_merges=merged, forward_refusals=refused)
+        return [clusters.members[c] for c in clusters.active]
+
+    def _meets_other_label(self, X, codes, clusters, new, pts, cen, overlapping, projections):
+        lab = int(codes[new[0]])
+        rad = np.sqrt(((pts - cen) ** 2).sum(1).max())
+        self_term = pts @ cen
+        for other, block in clusters.blocks.items():
+            if other == lab or (min(lab, other), max(lab, other)) not in overlapping or not block.live:
+                continue
+            ids = block.live_ids()
+            near = ids[np.sqrt(((clusters.centroid[ids] - cen) ** 2).sum(1)) < rad + clusters.radius[ids]]
+            if not len(near):
+                continue
+            # Does the direction c_k - c_new separate? max over new of p.(c_k - c_new) vs min over K of the same.
+            top = projections.top(lab, new, self_term, near, clusters.centroid[near])
+            near_members = [clusters.members[k] for k in near]
+            sizes = np.array([len(m) for m in near_members])
+            own = np.concatenate([projections.own_projections(k, clusters.members[k], clusters.centroid[k])
+                                  for k in near])
+            bottom = np.minimum.reduceat(own - X[np.concatenate(near_members)] @ cen, np.r_[0, np.cumsum(sizes)[:-1]])
+            near = near[top >= bottom]
+            for k in near:
+                if self._oracle.meet(lab, new, other, clusters.members[k]):
+                    return True
+        return False
+
+    # --- distances and prediction ---------------------------------------------------------------------
+    def _distances(self, X, members):
+        n = len(members)
+        D = np.zeros((n, n))
+        pairs = list(itertools.combinations(range(n), 2))
+        for i, j in tqdm(pairs, desc="DirectProbe: distances", disable=not self.progress):
+            D[i, j] = D[j, i] = hulls.hull_distance(X[members[i]], X[members[j]])
+        return D
+
+    def _check_X(self, X):
+        check_is_fitted(self, "labels_")
+        X = _validate(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, the probe was fitted on {self.n_features_in_}")
+        return X
+
+    def hull_distances(self, X):
+        """(n_samples, n_clusters) distance of each row of X to each cluster's hull (0 inside)."""
+        X = self._check_X(X)
+        return np.column_stack([hulls.point_hull_distances(self._X[m], X) for m in
+                                tqdm(self._members, desc="DirectProbe: distances to hulls", disable=not self.progress)])
+
+    def predict(self, X):
+        """Label of the cluster whose hull is nearest.
+
+        Only the nearest hull matters, so bounds rule out most clusters before any distance is computed: the nearest
+        member of a cluster bounds its distance from above, and the hyperplane through the cluster's extreme point
+        along the direction to its centroid bounds it from below. A cluster is worked on for a point only while its
+        lower bound is below the point's best upper bound so far, and the work stops once it rises above it.
+        """
+        X = self._check_X(X)
+        n = len(self._members)
+        upper, lower = np.empty((len(X), n)), np.empty((len(X), n))
+        sq = (X * X).sum(1)
+        for j, m in enumerate(self._members):
+            A = self._X[m]
+            centroid = A.mean(0)
+            a_sq, a_centroid = (A * A).sum(1), A @ centroid
+            for start in range(0, len(X), 1024):
+                rows = slice(start, start + 1024)
+                PA = X[rows] @ A.T
+                upper[rows, j] = np.sqrt(np.maximum(sq[rows, None] - 2 * PA + a_sq[None, :], 0).min(1))
+                # w = centroid - p: min_a w.a - w.p >= ||w|| x distance when positive
+                w_norm = np.linalg.norm(centroid - X[rows], axis=1)
+                low = (a_centroid[None, :] - PA).min(1) - (X[rows] @ centroid - sq[rows])
+                lower[rows, j] = np.where(w_norm > 0, low / np.maximum(w_norm, 1e-300), 0.0)
+        best = upper.min(1)
+
+        def reach(best):
+            # Distances are known to the hulls' tolerance: a cluster within it of the best stays in the running.
+            return best * (1 + hulls.DISTANCE_RTOL) + hulls.DISTANCE_ATOL
+
+        # Clusters with the lowest bounds first: the best upper bound falls fast and prunes the rest.
+        for j in tqdm(np.argsort(np.median(lower, axis=0)), desc="DirectProbe: predict", disable=not self.progress):
+            open_ = np.flatnonzero(lower[:, j] <= reach(best))
+            if not len(open_):
+                continue
+            up, lo = hulls.point_hull_bounds(self._X[self._members[j]], X[open_], stop_above=reach(best[open_]))
+            upper[open_, j] = np.minimum(upper[open_, j], up)
+            lower[open_, j] = np.maximum(lower[open_, j], lo)
+            best[open_] = np.minimum(best[open_], up)
+        # A cluster left out, or dropped on the way, has a lower bound above the reach of the best one.
+        return self.cluster_labels_[np.argmin(np.where(lower <= reach(best)[:, None], upper, np.inf), axis=1)]
+
+
+# -----------------------------------------------------------------------------------------------------------------
+# The machinery behind DirectProbe.fit: kept projections, separating directions, the hull oracle, the
+# clusters of the merge history. A reader of the algorithm can stop above.
+
+
 class _KeptColumns:
     """The projections of a fixed set of points (rows of X) on up to `width` vectors, one column each: a new vector
     takes a free column, else the least recently used one. `pos` maps a point of X to its row.
@@ -460,304 +763,6 @@ class _Clusters:
         self.refused.setdefault(b, set()).add(a)
         self._find_nn(a)
         self._find_nn(b)
-
-
-class DirectProbe(ClassifierMixin, BaseEstimator):
-    """Clusters of same-label points whose convex hulls no other label's hull meets.
-
-    Parameters
-    ----------
-    rate : float, default 0.01
-        Coarse-search step as a fraction of the merge history (the authors' default; their paper repo used 0.05).
-        With exact overlap checks the outcome does not depend on it, only the number of states checked.
-    progress : bool, default False
-        Show progress bars.
-
-    Attributes (after ``fit``)
-    --------------------------
-    labels_ : (n_samples,) cluster id of each training row
-    cluster_labels_ : (n_clusters,) label of each cluster
-    classes_ : sorted distinct labels
-    n_clusters_ : number of clusters
-    is_linear_ : whether n_clusters_ equals the number of labels
-    cluster_distances_ : (n_clusters, n_clusters) hull-to-hull distances, symmetric, zero diagonal
-    history_ : dict of what the search did (merge states, first invalid state, forward attempts)
-    timings_ : seconds spent clustering and computing distances
-    """
-
-    def __init__(self, rate: float = 0.01, progress: bool = False):
-        self.rate = rate
-        self.progress = progress
-
-    # ---------------------------------------------------------------------------------------------
-    def fit(self, X, y):
-        X, y = _validate(X, y)
-        if not 0 < self.rate <= 1:
-            raise ValueError(f"rate must lie in (0, 1], got {self.rate}")
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        self.n_features_in_ = X.shape[1]
-        self._X = X
-        _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
-        clash = np.flatnonzero(codes != codes[first][inverse.ravel()])
-        if len(clash):
-            raise ValueError(f"{len(clash)} example(s) repeat the coordinates of an example with another label "
-                             f"(row {clash[0]}, for one): no clustering can separate them; drop the duplicates")
-
-        started = time.perf_counter()
-        phases = {}
-        self._oracle = _HullOracle(X, codes)
-        history = self._merge_to_end(X, codes)
-        end = self._state(history, len(history), len(X))
-        phases["merge_to_end_s"] = time.perf_counter() - started
-        overlapping = self._overlapping_label_pairs(X, codes, end)
-        phases["label_hulls_s"] = time.perf_counter() - started - sum(phases.values())
-        self.history_ = {"merge_states": len(history), "overlapping_label_pairs": len(overlapping)}
-        if not overlapping:
-            members = end
-        else:
-            first_invalid = self._first_invalid_state(X, codes, history, overlapping)
-            phases["search_s"] = time.perf_counter() - started - sum(phases.values())
-            self.history_["first_invalid_state"] = first_invalid
-            members = self._forward(X, codes, self._state(history, first_invalid - 1, len(X)), overlapping)
-            phases["forward_s"] = time.perf_counter() - started - sum(phases.values())
-            self.history_["hull_questions"] = self._oracle.questions
-        del self._oracle
-
-        # Stable numbering: by label, then by first member.
-        members = sorted((np.sort(m) for m in members), key=lambda m: (codes[m[0]], m[0]))
-        self.labels_ = np.empty(len(X), dtype=np.int64)
-        for k, m in enumerate(members):
-            self.labels_[m] = k
-        self._members = members
-        self.cluster_labels_ = self.classes_[[codes[m[0]] for m in members]]
-        self.n_clusters_ = len(members)
-        self.is_linear_ = self.n_clusters_ == len(self.classes_)
-        clustered = time.perf_counter()
-        self.cluster_distances_ = self._distances(X, members)
-        self.timings_ = {"cluster_s": clustered - started, **phases, "distance_s": time.perf_counter() - clustered}
-        return self
-
-    # --- step 1: merge to the end ----------------------------------------------------------------
-    def _merge_to_end(self, X, codes):
-        """The merge history [(a, b), ...] as ids: 0..n-1 the points, n+k the cluster made by merge k."""
-        clusters = _Clusters(X, codes, [np.array([i]) for i in range(len(X))])
-        history = []
-        for _ in tqdm(range(len(X) - len(np.unique(codes))), desc="DirectProbe: merge to end",
-                      disable=not self.progress):
-            pair = clusters.closest_pair()
-            if pair is None:
-                break
-            history.append(pair)
-            clusters.merge(*pair)
-        return history
-
-    @staticmethod
-    def _state(history, k, n_points):
-        """The clusters (arrays of point indices) after the first k merges."""
-        groups = {i: [i] for i in range(n_points)}
-        for step, (a, b) in enumerate(history[:k]):
-            groups[n_points + step] = groups.pop(a) + groups.pop(b)
-        return [np.array(g) for g in groups.values()]
-
-    # --- validity ---------------------------------------------------------------------------------
-    def _overlapping_label_pairs(self, X, codes, end_members):
-        """Label pairs whose full hulls meet: only clusters of these labels can ever meet."""
-        by_label = {int(codes[m[0]]): X[m] for m in end_members}
-        pairs = list(itertools.combinations(sorted(by_label), 2))
-        out = set()
-        for a, b in tqdm(pairs, desc="DirectProbe: label hulls", disable=not self.progress):
-            if hulls.hulls_meet(by_label[a], by_label[b]):
-                out.add((a, b))
-        return out
-
-    def _state_is_valid(self, X, codes, members, overlapping, cache):
-        centroid, radius, label = _cluster_stats(X, codes, members)
-        # A cluster of the merge history is identified by its smallest point and its size.
-        key = [(int(m.min()), len(m)) for m in members]
-        by_label = {int(l): np.flatnonzero(label == l) for l in np.unique(label)}
-        candidates = []
-        for a, b in overlapping:
-            ia, ib = by_label.get(a, ()), by_label.get(b, ())
-            if not len(ia) or not len(ib):
-                continue
-            reach = radius[ia][:, None] + radius[ib][None, :]
-            slack = cdist(centroid[ia], centroid[ib]) - reach
-            rows, cols = np.flatnonzero((slack < 0).any(1)), np.flatnonzero((slack < 0).any(0))
-            if not len(rows):
-                continue
-            open_ = (slack[np.ix_(rows, cols)] < 0) & ~_centroid_separated(
-                X, [members[i] for i in ia[rows]], centroid[ia[rows]], [members[j] for j in ib[cols]],
-                centroid[ib[cols]])
-            for r, c in zip(*np.nonzero(open_)):
-                r, c = rows[r], cols[c]
-                candidates.append((slack[r, c] / reach[r, c], ia[r], ib[c]))
-        # Most-overlapping spheres first: an invalid state is usually found at once.
-        candidates.sort(key=lambda t: t[0])
-        for _, i, j in candidates:
-            pair = (key[i], key[j])
-            if pair not in cache:
-                cache[pair] = self._oracle.meet(label[i], members[i], label[j], members[j])
-            if cache[pair]:
-                return False
-        return True
-
-    def _first_invalid_state(self, X, codes, history, overlapping):
-        """The authors' coarse search and bisection over the merge history."""
-        cache: dict = {}
-        checked = []
-        bar = tqdm(desc="DirectProbe: search for the first invalid state", unit="state", disable=not self.progress)
-
-        def valid(k):
-            checked.append(k)
-            ok = self._state_is_valid(X, codes, self._state(history, k, len(X)), overlapping, cache)
-            bar.update()
-            bar.set_postfix(state=k, valid=ok)
-            return ok
-
-        m = len(history)
-        if m < 1000:
-            lo, hi = 0, m
-        else:
-            step = int(m * self.rate) + 1
-            k = m - step
-            while not valid(k):
-                if k == 0:
-                    raise RuntimeError("no valid state: the initial one-point clusters already overlap")
-                k = max(0, k - step)
-            lo, hi = k, k + step
-        while lo < hi:
-            k = (lo + hi) // 2
-            if valid(k):
-                lo = k + 1
-            else:
-                hi = k
-        bar.close()
-        self.history_.update(states_checked=len(checked), hull_pairs_checked=len(cache))
-        return hi
-
-    # --- step 3: forward with checks ----------------------------------------------------------------
-    def _forward(self, X, codes, members, overlapping):
-        clusters = _Clusters(X, codes, members)
-        projections = _CentroidProjections(X, codes, sorted({lab for pair in overlapping for lab in pair}))
-        # A refused merge a+b meets some other-label cluster K. Clusters only grow, so every later cluster that
-        # holds both a and b meets the cluster that holds K: refuse it without asking the hulls again.
-        # One point of a and one of b stand for them.
-        refused_points = np.empty((64, 2), dtype=np.int64)
-        merged = refused = 0
-        bar = tqdm(total=len(members) - len(clusters.blocks), desc="DirectProbe: forward merges",
-                   disable=not self.progress)
-        while (pair := clusters.closest_pair()) is not None:
-            a, b = pair
-            owner_a, owner_b = clusters.owner[refused_points[:refused, 0]], clusters.owner[refused_points[:refused, 1]]
-            known = bool((((owner_a == a) | (owner_a == b)) & ((owner_b == a) | (owner_b == b))).any())
-            refuse = known
-            if not known:
-                new = np.concatenate([clusters.members[a], clusters.members[b]])
-                pts = X[new]
-                cen = pts.mean(0)    # the merged cluster's centroid, as `_Clusters.merge` would compute it
-                refuse = self._meets_other_label(X, codes, clusters, new, pts, cen, overlapping, projections)
-            if refuse:
-                clusters.refuse(a, b)
-                if refused == len(refused_points):
-                    refused_points = np.concatenate([refused_points, np.empty_like(refused_points)])
-                refused_points[refused] = clusters.members[a][0], clusters.members[b][0]
-                refused += 1
-            else:
-                clusters.merge(a, b, new, cen)
-                projections.forget(a, b)
-                merged += 1
-                bar.update()
-        bar.close()
-        self.history_.update(forward_start_clusters=len(members), forward_merges=merged, forward_refusals=refused)
-        return [clusters.members[c] for c in clusters.active]
-
-    def _meets_other_label(self, X, codes, clusters, new, pts, cen, overlapping, projections):
-        lab = int(codes[new[0]])
-        rad = np.sqrt(((pts - cen) ** 2).sum(1).max())
-        self_term = pts @ cen
-        for other, block in clusters.blocks.items():
-            if other == lab or (min(lab, other), max(lab, other)) not in overlapping or not block.live:
-                continue
-            ids = block.live_ids()
-            near = ids[np.sqrt(((clusters.centroid[ids] - cen) ** 2).sum(1)) < rad + clusters.radius[ids]]
-            if not len(near):
-                continue
-            # Does the direction c_k - c_new separate? max over new of p.(c_k - c_new) vs min over K of the same.
-            top = projections.top(lab, new, self_term, near, clusters.centroid[near])
-            near_members = [clusters.members[k] for k in near]
-            sizes = np.array([len(m) for m in near_members])
-            own = np.concatenate([projections.own_projections(k, clusters.members[k], clusters.centroid[k])
-                                  for k in near])
-            bottom = np.minimum.reduceat(own - X[np.concatenate(near_members)] @ cen, np.r_[0, np.cumsum(sizes)[:-1]])
-            near = near[top >= bottom]
-            for k in near:
-                if self._oracle.meet(lab, new, other, clusters.members[k]):
-                    return True
-        return False
-
-    # --- distances and prediction ---------------------------------------------------------------------
-    def _distances(self, X, members):
-        n = len(members)
-        D = np.zeros((n, n))
-        pairs = list(itertools.combinations(range(n), 2))
-        for i, j in tqdm(pairs, desc="DirectProbe: distances", disable=not self.progress):
-            D[i, j] = D[j, i] = hulls.hull_distance(X[members[i]], X[members[j]])
-        return D
-
-    def _check_X(self, X):
-        check_is_fitted(self, "labels_")
-        X = _validate(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, the probe was fitted on {self.n_features_in_}")
-        return X
-
-    def hull_distances(self, X):
-        """(n_samples, n_clusters) distance of each row of X to each cluster's hull (0 inside)."""
-        X = self._check_X(X)
-        return np.column_stack([hulls.point_hull_distances(self._X[m], X) for m in
-                                tqdm(self._members, desc="DirectProbe: distances to hulls", disable=not self.progress)])
-
-    def predict(self, X):
-        """Label of the cluster whose hull is nearest.
-
-        Only the nearest hull matters, so bounds rule out most clusters before any distance is computed: the nearest
-        member of a cluster bounds its distance from above, and the hyperplane through the cluster's extreme point
-        along the direction to its centroid bounds it from below. A cluster is worked on for a point only while its
-        lower bound is below the point's best upper bound so far, and the work stops once it rises above it.
-        """
-        X = self._check_X(X)
-        n = len(self._members)
-        upper, lower = np.empty((len(X), n)), np.empty((len(X), n))
-        sq = (X * X).sum(1)
-        for j, m in enumerate(self._members):
-            A = self._X[m]
-            centroid = A.mean(0)
-            a_sq, a_centroid = (A * A).sum(1), A @ centroid
-            for start in range(0, len(X), 1024):
-                rows = slice(start, start + 1024)
-                PA = X[rows] @ A.T
-                upper[rows, j] = np.sqrt(np.maximum(sq[rows, None] - 2 * PA + a_sq[None, :], 0).min(1))
-                # w = centroid - p: min_a w.a - w.p >= ||w|| x distance when positive
-                w_norm = np.linalg.norm(centroid - X[rows], axis=1)
-                low = (a_centroid[None, :] - PA).min(1) - (X[rows] @ centroid - sq[rows])
-                lower[rows, j] = np.where(w_norm > 0, low / np.maximum(w_norm, 1e-300), 0.0)
-        best = upper.min(1)
-
-        def reach(best):
-            # Distances are known to the hulls' tolerance: a cluster within it of the best stays in the running.
-            return best * (1 + hulls.DISTANCE_RTOL) + hulls.DISTANCE_ATOL
-
-        # Clusters with the lowest bounds first: the best upper bound falls fast and prunes the rest.
-        for j in tqdm(np.argsort(np.median(lower, axis=0)), desc="DirectProbe: predict", disable=not self.progress):
-            open_ = np.flatnonzero(lower[:, j] <= reach(best))
-            if not len(open_):
-                continue
-            up, lo = hulls.point_hull_bounds(self._X[self._members[j]], X[open_], stop_above=reach(best[open_]))
-            upper[open_, j] = np.minimum(upper[open_, j], up)
-            lower[open_, j] = np.maximum(lower[open_, j], lo)
-            best[open_] = np.minimum(best[open_], up)
-        # A cluster left out, or dropped on the way, has a lower bound above the reach of the best one.
-        return self.cluster_labels_[np.argmin(np.where(lower <= reach(best)[:, None], upper, np.inf), axis=1)]
 
 
 def _cluster_stats(X, codes, members):
