@@ -78,3 +78,51 @@ def test_probe_accuracy_checks_everything_before_training(monkeypatch, change, m
     args.update(change)
     with pytest.raises(ValueError, match=message):
         probe_accuracy(**args, cache=False)
+
+
+# --- the batched torch probe against scikit-learn's ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_representations():
+    """Last-layer representations of the embedded model on part of PS-role and POS (real data, real model)."""
+    from closerlook.data import load_task
+    from closerlook.representations import Encoder, represent
+    enc = Encoder.load("default")
+    out = {}
+    for task, n_train, n_test in (("ps-role", 700, 300), ("pos", 60, 40)):
+        train, test = load_task(task, "train").subset(n_train), load_task(task, "test").subset(n_test)
+        X = represent(enc, train, layers=[enc.n_layers], progress=False)[0]
+        Xt = represent(enc, test, layers=[enc.n_layers], progress=False)[0]
+        out[task] = (X, train.labels.astype(str), Xt, test.labels.astype(str))
+    return out
+
+
+@pytest.mark.parametrize("task", ["ps-role", "pos"])
+def test_batched_probe_falls_within_the_reference_seed_spread(real_representations, task):
+    """The same probe (64, 64), alpha 1e-4, five seeds, trained by scikit-learn one at a time and by the batched
+    torch program: the batched mean accuracy lies within the reference seeds' range, widened by one standard
+    deviation of the reference."""
+    X, y, Xt, yt = real_representations[task]
+    kw = dict(hidden_sizes=[(64, 64)], alphas=[1e-4], seeds=[0, 1, 2, 3, 4], max_iter=60)
+    reference = MLPProbe(**kw, n_jobs=1).fit(X, y).seed_scores(Xt, yt)
+    batched = MLPProbe(**kw, backend="torch").fit(X, y).seed_scores(Xt, yt)
+    low, high = reference.min() - reference.std(), reference.max() + reference.std()
+    assert low <= batched.mean() <= high, (task, reference.round(4), batched.round(4))
+    assert len(set(batched.round(6))) > 1          # the seeds are different probes, not one probe five times
+
+
+def test_batched_probe_keeps_padded_units_at_zero_and_follows_the_stopping_rule():
+    from closerlook.probes import batched_mlp
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 8)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + 2 * (X[:, 2] > 0)
+    # A (4, 4) probe padded to (16, 16) beside a (16, 16) one: the small one must behave as a (4, 4) network,
+    # i.e. exactly like the same probe trained alone.
+    predict_pair, epochs_pair = batched_mlp(X, y, [(4, 4), (16, 16)], [1e-4, 1e-4], [0, 1], max_iter=30)
+    predict_alone, epochs_alone = batched_mlp(X, y, [(4, 4)], [1e-4], [0], max_iter=30)
+    assert (predict_pair(X)[0] == predict_alone(X)[0]).all() and epochs_pair[0] == epochs_alone[0]
+    # An easy problem converges before max_iter: the stopping rule (10 epochs without improvement) ends it.
+    _, epochs = batched_mlp(X, y, [(16, 16)], [1e-4], [0], max_iter=2000)
+    assert epochs[0] < 2000
+    with pytest.raises(ValueError, match="backend"):
+        MLPProbe(hidden_sizes=[(4, 4)], alphas=[1e-4], seeds=[0], backend="jax").fit(X, y)

@@ -207,7 +207,8 @@ def mlp_probe(params, X, y, Xt, yt) -> dict:
     p = params["probe"]
     with stage("probes"):
         return probe_accuracy(X, np.asarray(y).astype(str), Xt, np.asarray(yt).astype(str),
-                              [tuple(h) for h in p["hidden_sizes"]], p["alphas"], p["seeds"], p["max_iter"])
+                              [tuple(h) for h in p["hidden_sizes"]], p["alphas"], p["seeds"], p["max_iter"],
+                              backend=p.get("backend", "sklearn"))
 
 
 def table7_rows(params, label: str, task: str) -> list[dict]:

@@ -36,6 +36,8 @@ SCHEMA = {
         "alphas": [float],
         "seeds": [int],
         "max_iter": int,
+        # "sklearn" (MLPClassifier, one fit at a time: the reference) or "torch" (the batched probe; GPU if any)
+        "backend": str,
     },
     "finetune": {
         "lr": float,
@@ -130,6 +132,8 @@ def _ranges(params: dict, path: str) -> None:
         bad("probe.seeds", probe.get("seeds"), "at least one seed, each >= 0")
     if probe.get("max_iter", 1) < 1:
         bad("probe.max_iter", probe["max_iter"], "at least 1")
+    if probe.get("backend", "sklearn") not in ("sklearn", "torch"):
+        bad("probe.backend", probe["backend"], "'sklearn' (the reference) or 'torch' (the batched probe)")
     ft = params["finetune"]
     if ft.get("lr", 1) <= 0:
         bad("finetune.lr", ft["lr"], "a learning rate above 0, e.g. 3e-4")
