@@ -108,7 +108,13 @@ def _targets_vectors(encoder: Encoder, data: TaskData, batch, rows):
     start = np.array([offsets[position[s]] for s in t[:, 0]])
     if data.kind == "word":
         return words[0, torch.as_tensor(start + t[:, 1])]
-    return torch.cat([words[0, torch.as_tensor(start + t[:, 1])], words[0, torch.as_tensor(start + t[:, 2])]], -1)
+    # A head word heads several dependents: its row is gathered many times. The backward of advanced indexing
+    # (index_put_ with accumulate) adds those gradients in a thread-timing-dependent order on CPU, so DEP runs
+    # differed in the last bits from run to run (and then in the probe's grid choice); index_select's backward
+    # (index_add_) adds them in a fixed order.
+    heads, dependents = (torch.index_select(words[0], 0, torch.as_tensor(start + t[:, k], device=words.device))
+                         for k in (1, 2))
+    return torch.cat([heads, dependents], -1)
 
 
 def _run_key(encoder, train, test, config) -> str:
