@@ -126,3 +126,13 @@ def test_batched_probe_keeps_padded_units_at_zero_and_follows_the_stopping_rule(
     assert epochs[0] < 2000
     with pytest.raises(ValueError, match="backend"):
         MLPProbe(hidden_sizes=[(4, 4)], alphas=[1e-4], seeds=[0], backend="jax").fit(X, y)
+
+
+def test_batched_probe_in_bfloat16_still_learns():
+    from closerlook.probes import batched_mlp
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 16)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int) + 2 * (X[:, 1] > 0)
+    acc = {precision: (batched_mlp(X, y, [(32, 32)] * 2, [1e-4] * 2, [0, 1], max_iter=60, precision=precision)[0](X)
+                       == y).mean(1) for precision in ("float32", "bfloat16")}
+    assert acc["float32"].min() > 0.8 and np.abs(acc["bfloat16"] - acc["float32"]).max() < 0.05, acc

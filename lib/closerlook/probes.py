@@ -85,7 +85,7 @@ def _glorot(rng, fan_in, fan_out, rows, cols):
 
 
 def batched_mlp(X, y, hidden, alphas, seeds, max_iter=200, batch_size=200, lr=1e-3, tol=1e-4,
-                n_iter_no_change=10, device=None, progress=False):
+                n_iter_no_change=10, device=None, progress=False, precision="float32"):
     """Train len(hidden) two-layer ReLU MLPs at once, model m with hidden sizes hidden[m], L2 weight alphas[m] and
     seed seeds[m]; returns a predict function (X -> (models, n) class indices) and each model's epochs.
 
@@ -93,6 +93,9 @@ def batched_mlp(X, y, hidden, alphas, seeds, max_iter=200, batch_size=200, lr=1e
     epoch, loss = mean cross-entropy + alpha/2 ||W||^2 / batch, stopping once the epoch loss has not improved by
     `tol` for `n_iter_no_change` epochs in a row, or at max_iter). Smaller models are zero-padded to the largest:
     a padded unit's weights start at 0, get no gradient (ReLU is flat at 0), and stay 0, so it changes nothing.
+
+    precision="bfloat16" runs the matrix products in bfloat16 (weights, Adam and the loss stay float32): 3-4x
+    faster products on CPUs with AMX or AVX-512 BF16 and on recent GPUs, at the cost of bit-for-bit agreement.
     """
     import torch
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -127,9 +130,10 @@ def batched_mlp(X, y, hidden, alphas, seeds, max_iter=200, batch_size=200, lr=1e
         for start in range(0, n, batch):
             rows = idx[:, start:start + batch]                                  # (M, B)
             xb, yb = X[rows], Y[rows]
-            h = torch.relu(torch.baddbmm(P["b1"][:, None], xb, P["W1"]))
-            h = torch.relu(torch.baddbmm(P["b2"][:, None], h, P["W2"]))
-            logits = torch.baddbmm(P["b3"][:, None], h, P["W3"])
+            with torch.autocast(device_type=X.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+                h = torch.relu(torch.baddbmm(P["b1"][:, None], xb, P["W1"]))
+                h = torch.relu(torch.baddbmm(P["b2"][:, None], h, P["W2"]))
+                logits = torch.baddbmm(P["b3"][:, None], h, P["W3"]).float()
             ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), yb, reduction="none").mean(1)   # (M,)
             l2 = sum((P[k] ** 2).sum((1, 2)) for k in ("W1", "W2", "W3"))
             loss = ce + 0.5 * alpha * l2 / rows.shape[1]
