@@ -44,8 +44,8 @@ pd.Series({task: ", ".join(ex.closest_labels(params, model, task)) for task in t
 
 # %% [markdown]
 # ## 2. Do labels move apart in a lower layer too?
-# The mean change of the labels' minimum distances, first stored layer vs last (main seed). Expect a smaller
-# change in the lower layer.
+# The mean change of the labels' minimum distances, first stored layer vs last (main seed). §4.5 leads one to
+# expect a smaller change in the lower layer; the table says whether it is.
 
 # %%
 rows = []

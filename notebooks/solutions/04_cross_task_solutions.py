@@ -36,9 +36,10 @@ model = params["dynamics_model"]
 
 # %% [markdown]
 # ## 1. The other way round: PS-role under the model fine-tuned on PS-fxn
-# Role and function are related tasks in both directions, so fine-tuning on PS-fxn should widen PS-role's gaps a
-# little, and fine-tuning on POS shrink them. The mean change of PS-role's minimum distances against the original
-# model (empty: a space that is not linear).
+# Role and function are related tasks in both directions, so §4.4's reasoning predicts that fine-tuning on PS-fxn
+# widens PS-role's gaps and fine-tuning on POS shrinks them. Below, the mean change of PS-role's minimum distances
+# against the original model (empty: a space that is not linear): compare its signs with that prediction. A
+# change near 0 says the other task's fine-tuning left PS-role's spacing as it was.
 
 # %%
 def mean_gap_change(target, source):
