@@ -103,5 +103,5 @@ report.claims_table()
 #
 # 1. **A lower layer.** #clusters on the training set at the first stored layer, before and after fine-tuning
 #    (`ex.snapshot_directprobe(params, model, task, i, layer)`). More or fewer clusters than at the last layer?
-# 2. **One copy of the twin question.** Leave out only the NUM:other copy of TREC-50's twin question
-#    (`ex.conflicting_rows` finds both). Is the original model's TREC-50 space linear then?
+# 2. **One copy of the twin question.** In TREC-50's whole training split, leave out only the NUM:other copy of
+#    the twin question (`ex.conflicting_rows` finds both). Is the original model's TREC-50 space linear then?

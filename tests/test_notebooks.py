@@ -164,7 +164,9 @@ def test_solutions_answer_their_exercises(smoke):
     assert tasks["labels_missing_from_test"]["trec"] == len(trec[0] - trec[1]) > 0
     for row in answer["02_linearity"]["clusters_by_layer"]:
         assert row["original"] >= row["labels"] and row["fine-tuned"] >= row["labels"], row
-    assert answer["02_linearity"]["trec_one_copy"]["rows left out"] == 1
+    one_copy = answer["02_linearity"]["trec_one_copy"]      # TREC-50's whole training split
+    assert one_copy["twin rows"] == 2 and one_copy["rows left out"] == 1
+    assert one_copy["both copies: clusters"] > one_copy["labels"] and one_copy["one copy: linear"]
     for row in answer["01_divergence"]["similarity_by_layer"]:
         for k in ("before", "after"):
             assert row[k] is None or -1 <= row[k] <= 1

@@ -26,8 +26,10 @@ import numpy as np
 import pandas as pd
 
 from closerlook import experiments as ex
+from closerlook.data import load_task
 from closerlook.params import load_params
 from closerlook.report import Report
+from closerlook.representations import represent
 
 params = load_params(params_path)
 report = Report("02_linearity_solutions")
@@ -55,20 +57,23 @@ clusters
 
 # %% [markdown]
 # ## 2. Keep one copy of TREC-50's twin question
-# Drop only the NUM:other copy of "what is the chromosome number of an elephant ?" and keep NUM:count. With
-# one copy there is nothing identical to separate: the space can be linear again.
+# The question is in the whole training split (a profile's subset may not reach it), so this takes the whole split
+# under the original model. With both copies the authors' rule keeps each twin apart: more clusters than labels.
+# Drop only the NUM:other copy and there is nothing identical left to separate: the space can be linear.
 
 # %%
 one_copy = None
 if "trec" in params["tasks"]:
-    train, _ = ex.task_data(params, "trec")
-    X, _ = ex.original(params, model, "trec")
-    twins = ex.conflicting_rows(X, train.labels)
+    enc = ex.encoder(params, model)
+    whole = load_task("trec", "train")
+    X = represent(enc, whole, layers=[enc.n_layers], progress=False)[0]
+    twins = ex.conflicting_rows(X, whole.labels)
+    both = ex.directprobe_keeping_twins(params, X, whole.labels)
     keep = np.ones(len(X), bool)
-    keep[[r for r in twins if train.labels[r] != train.labels[twins[0]]][:1]] = False
-    dp = ex.directprobe(params, X[keep], train.labels[keep])
-    one_copy = {"twin rows": len(twins), "rows left out": int((~keep).sum()), "clusters": dp.n_clusters_,
-                "labels": len(dp.classes_), "linear": bool(dp.is_linear_)}
+    keep[[r for r in twins if whole.labels[r] == "NUM:other"]] = False
+    dp = ex.directprobe(params, X[keep], whole.labels[keep])
+    one_copy = {"twin rows": len(twins), "both copies: clusters": both["clusters"], "rows left out": int((~keep).sum()),
+                "one copy: clusters": dp.n_clusters_, "labels": len(dp.classes_), "one copy: linear": bool(dp.is_linear_)}
 one_copy
 
 # %%
