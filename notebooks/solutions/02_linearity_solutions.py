@@ -38,7 +38,7 @@ first_layer = params["directprobe"]["dynamics_layers"][0]
 
 # %% [markdown]
 # ## 1. Linearity in a lower layer
-# #clusters on the training set at the first stored layer and at the last, before and after fine-tuning. One
+# The number of clusters on the training set at the first stored layer and at the last, before and after fine-tuning. One
 # might expect the lower layer, further from the task's classifier, to need more clusters. But a few thousand
 # points in hundreds of dimensions are often linear at every layer (one cluster per label): when the rows below
 # say so, linearity cannot tell the layers apart, and the difference shows in the distances instead (chapter
