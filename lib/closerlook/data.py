@@ -447,9 +447,9 @@ def marked_sentence(k: int, *tasks: TaskData) -> str:
     words = list(tasks[0].sentences[k])
     found = {}
     for t in tasks:
-        for (s, w), label in zip(t.targets, t.labels):
-            if s == k:
-                found.setdefault(int(w), []).append(label)
+        here = t.targets[:, 0] == k
+        for w, label in zip(t.targets[here, 1], t.labels[here]):
+            found.setdefault(int(w), []).append(label)
     for w, labels in found.items():
         words[w] = f"[{words[w]}]{{{'|'.join(labels)}}}"
     return " ".join(words)
@@ -459,7 +459,8 @@ def arcs(data: TaskData, k: int) -> list[tuple[int, int, str]]:
     """DEP examples of sentence k as (head word, dependent word, relation), 0-based word positions."""
     if data.task != "dep":
         raise ValueError(f"arcs are DEP examples; got {data.task!r}")
-    return [(int(h), int(d), str(label)) for (s, h, d), label in zip(data.targets, data.labels) if s == k]
+    here = data.targets[:, 0] == k
+    return [(int(h), int(d), str(label)) for (_, h, d), label in zip(data.targets[here], data.labels[here])]
 
 
 def construal_sentence(role: TaskData, function: TaskData, max_words: int = 16) -> int:

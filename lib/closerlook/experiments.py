@@ -217,12 +217,7 @@ def table7_rows(params, label: str, task: str) -> list[dict]:
     rows = []
     for rep, (X, Xt) in (("original", original(params, label, task)), ("fine-tuned", finetuned(params, label, task))):
         probe = mlp_probe(params, X, train.labels, Xt, test.labels)
-        dp_train = directprobe(params, X, train.labels)
-        similarity = np.nan
-        if dp_train.is_linear_:
-            dp_test = directprobe(params, Xt, test.labels)
-            if dp_test.is_linear_:
-                similarity = probe_similarity(dp_train, dp_test)
+        dp_train, similarity = _train_test_directprobe(params, X, Xt, train, test)
         rows.append({"model": label, "task": task, "rep": rep, "acc": 100 * probe["acc_mean"],
                      "std": 100 * probe["acc_std"], "accs": [100 * a for a in probe["accs"]],
                      "best_size": tuple(probe["best_hidden"]),
@@ -235,11 +230,18 @@ def train_test_similarity(params, label: str, task: str, i: int = -1, layer="las
     """§4.1's train/test spatial similarity at snapshot i of the main fine-tuning run (0: the original model) and
     one stored layer; NaN where either split's space is not linear (the similarity is not defined there)."""
     train, test = task_data(params, task)
-    dp_train = directprobe(params, snapshot(params, label, task, i, layer, "train"), train.labels)
+    return _train_test_directprobe(params, snapshot(params, label, task, i, layer, "train"),
+                                   snapshot(params, label, task, i, layer, "test"), train, test)[1]
+
+
+def _train_test_directprobe(params, X, Xt, train: TaskData, test: TaskData) -> tuple[DirectProbe, float]:
+    """DirectProbe on the training set, and the train/test spatial similarity (NaN unless both splits are linear;
+    the test set is probed only when the training set is linear)."""
+    dp_train = directprobe(params, X, train.labels)
     if not dp_train.is_linear_:
-        return float("nan")
-    dp_test = directprobe(params, snapshot(params, label, task, i, layer, "test"), test.labels)
-    return probe_similarity(dp_train, dp_test) if dp_test.is_linear_ else float("nan")
+        return dp_train, float("nan")
+    dp_test = directprobe(params, Xt, test.labels)
+    return dp_train, (probe_similarity(dp_train, dp_test) if dp_test.is_linear_ else float("nan"))
 
 
 def min_distance_dynamics(params, label: str, task: str, layer="last") -> tuple[list[int], dict]:
