@@ -115,6 +115,9 @@ def main(argv=None) -> int:
     ap.add_argument("--figures", help="folder for the figures (default: figures/<profile>)")
     ap.add_argument("--no-solutions", action="store_true",
                     help="skip the exercises' solutions (notebooks/solutions/), which run after each chapter")
+    ap.add_argument("--scheduler", metavar="ADDRESS",
+                    help="a Dask scheduler (tcp://host:8786): fine-tuning runs, probe fits and DirectProbe fits go "
+                         "to its workers, which share this machine's cache and data folders (default: this machine)")
     ap.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
                     help="compare two runs (results/<profile> folders): provenance and the key numbers that moved")
     args = ap.parse_args(argv)
@@ -150,6 +153,17 @@ def main(argv=None) -> int:
     results = []
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    if args.scheduler:
+        from closerlook import experiments
+        from closerlook.params import load_params as _load
+        os.environ[experiments.SCHEDULER_ENV] = args.scheduler    # the notebooks' kernels inherit it
+        print(f"[run_all] fine-tuning runs on the Dask cluster at {args.scheduler} ...", flush=True)
+        try:
+            n = experiments.finetune_ahead(_load(params_path))
+        except (RuntimeError, KeyboardInterrupt) as e:
+            print(f"error: {e}" if isinstance(e, RuntimeError) else "[run_all] interrupted", file=sys.stderr)
+            return 2 if isinstance(e, RuntimeError) else 130
+        print(f"[run_all] {n} fine-tuning runs in the cache", flush=True)
     for name in names:
         print(f"[run_all] {name} ...", flush=True)
         try:

@@ -221,3 +221,59 @@ def test_run_all_stops_on_ctrl_c(tmp_path):
     started = [l.split()[1] for l in out.splitlines() if l.endswith(" ...")]
     assert f"interrupted in {started[-1]}" in out
     assert "summary" not in out and len(started) <= 2   # nothing started after the interrupted one
+
+
+def test_directprobe_fits_made_ahead_in_parallel_are_the_ones_read_later(tiny_bert, tmp_path, monkeypatch):
+    """``fit_directprobes_ahead`` fits across worker processes into the cache; the sequential reads then hit it and
+    give the same probes as a fit made in this process."""
+    from closerlook import experiments as ex
+    from closerlook.params import load_params
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path / "cache"))
+    params = load_params("smoke")
+    params["models"] = {"tiny": str(tiny_bert)}
+    params["dynamics_model"] = "tiny"
+    params["directprobe"].update(dynamics_layers=[1, "last"], n_jobs=2)
+    params["data"]["max_train_sentences"]["pos"] = 20
+    fits = [("pos", i, layer, None, "train") for i in range(3) for layer in (1, "last")]
+    assert ex.fit_directprobes_ahead(params, "tiny", fits) == 6
+    assert ex.fit_directprobes_ahead(params, "tiny", fits) == 0          # all cached now
+    train, _ = ex.task_data(params, "pos")
+    for task, i, layer, _, _ in fits:
+        cached = ex.snapshot_directprobe(params, "tiny", task, i, layer)
+        here = ex._fit_directprobe(ex.snapshot(params, "tiny", task, i, layer), train.labels, 0.01)
+        assert cached.n_clusters_ == here.n_clusters_
+        assert np.array_equal(cached.labels_, here.labels_)
+
+
+def test_blocks_go_to_a_dask_cluster_when_a_scheduler_is_named(tiny_bert, tmp_path, monkeypatch):
+    """run_all.py --scheduler: fine-tuning runs and DirectProbe fits run on the cluster's workers (here a
+    LocalCluster of two processes sharing this machine's cache), and the notebooks' reads hit the cache."""
+    from distributed import Client, LocalCluster, get_task_stream
+    from closerlook import experiments as ex
+    from closerlook.params import load_params
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path / "cache"))   # before the workers start: they inherit it
+    params = load_params("smoke")
+    params.update(models={"tiny": str(tiny_bert)}, dynamics_model="tiny", tasks=["pos", "trec"])
+    params["directprobe"].update(dynamics_layers=[1, "last"])
+    params["data"]["max_train_sentences"].update(pos=20, trec=60)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        monkeypatch.setenv(ex.SCHEDULER_ENV, cluster.scheduler_address)
+        with get_task_stream(client) as stream:
+            runs = ex.finetune_ahead(params)
+        assert runs >= 2 and len(stream.data) >= 2           # the two main runs at least, on the workers
+        fits = [(task, i, 1, None, "train") for task in ("pos", "trec") for i in range(3)]   # none fitted yet
+        with get_task_stream(client) as stream:
+            assert ex.fit_directprobes_ahead(params, "tiny", fits) == 6
+        assert len(stream.data) >= 6
+    monkeypatch.delenv(ex.SCHEDULER_ENV)
+    assert ex.fit_directprobes_ahead(params, "tiny", fits) == 0         # every fit is in the shared cache
+    assert all(ex.finetuned_run(params, "tiny", t).meta for t in ("pos", "trec"))
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--params", "smoke", "--only", "01_divergence",
+                           "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"],
+                          capture_output=True, text=True, env=_env(tmp_path / "cache"), timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: CLOSERLOOK_SCHEDULER=tcp://127.0.0.1:9: no Dask")

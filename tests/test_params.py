@@ -51,6 +51,7 @@ def _write(tmp_path, change):
     (lambda p: p["probe"].update(hidden_sizes=[]), r"'probe.hidden_sizes' = \[\]: at least one"),
     (lambda p: p.update(tasks=[]), r"'tasks' = \[\]: name at least one"),
     (lambda p: p["directprobe"].update(dynamics_layers=[1, 99, "first"]), r"'directprobe.dynamics_layers\[2\]' = 'first'"),
+    (lambda p: p["directprobe"].update(n_jobs=0), r"'directprobe.n_jobs' = 0: a number of worker processes"),
     (lambda p: p["finetune"].update(epochs={"minilm": 2}), r"'finetune.epochs' needs a 'default' entry"),
 ])
 def test_bad_profile_names_key_and_file(tmp_path, change, message):

@@ -5,6 +5,7 @@ step (representations, fine-tuning, probes, DirectProbe) is cached on disk, so r
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -30,6 +31,37 @@ def stage(name: str):
         yield
     finally:
         STAGE_SECONDS[name] += time.perf_counter() - t
+
+
+# --- where independent blocks run: local worker processes, or a Dask cluster ----------------------------------------
+
+SCHEDULER_ENV = "CLOSERLOOK_SCHEDULER"   # run_all.py --scheduler sets it for every notebook's kernel
+_clients: dict = {}
+
+
+@contextmanager
+def workers(n_jobs: int = -1):
+    """Where joblib sends the independent blocks inside (yields the n_jobs to use): ``n_jobs`` local processes, or,
+    when CLOSERLOOK_SCHEDULER names a Dask scheduler (``tcp://host:8786``), that cluster's workers. A cluster's
+    workers need closerlook installed and the same cache and data folders (a shared file system), so that what
+    they compute lands where the notebooks read it."""
+    address = os.environ.get(SCHEDULER_ENV)
+    if not address:
+        yield n_jobs
+        return
+    from joblib import parallel_config
+    if address not in _clients:
+        try:
+            from distributed import Client
+        except ImportError as e:
+            raise RuntimeError(f"{SCHEDULER_ENV}={address}: a Dask scheduler needs the 'distributed' package "
+                               "(pip install distributed)") from e
+        try:
+            _clients[address] = Client(address, set_as_default=False, timeout=30)
+        except OSError as e:
+            raise RuntimeError(f"{SCHEDULER_ENV}={address}: no Dask scheduler answers there ({e})") from e
+    with parallel_config(backend="dask", client=_clients[address]):
+        yield -1
 
 
 _encoders: dict[tuple, Encoder] = {}
@@ -156,10 +188,9 @@ def directprobe(params, X, y) -> DirectProbe:
     them); which ones is in ``dropped_rows_`` and printed, never silent. The returned probe holds the caller's X
     again, so ``predict``, ``score`` and ``hull_distances`` work on it (the cache keeps no copy of X).
     """
-    X, y = np.asarray(X, np.float32), np.asarray(y).astype(str)
+    fit, (X, y, rate) = _directprobe_call(params, X, y)
     with stage("directprobe"):
-        memory = Memory(cache_dir() / "directprobe", verbose=0)
-        dp = memory.cache(_fit_directprobe)(X, y, params["directprobe"]["rate"])
+        dp = fit(X, y, rate)
     # The cached probe saw len(dp.labels_) rows: only when that is fewer than X's are there rows to name.
     dropped = conflicting_rows(X, y) if len(dp.labels_) < len(X) else np.empty(0, np.int64)
     if len(dropped):
@@ -168,6 +199,67 @@ def directprobe(params, X, y) -> DirectProbe:
     dp.dropped_rows_ = dropped
     dp._X = np.delete(X, dropped, axis=0) if len(dropped) else X
     return dp
+
+
+def _directprobe_call(params, X, y):
+    """The cached DirectProbe fit and its arguments. Built in one place, so that a fit made ahead in a worker
+    (``fit_directprobes_ahead``) and the one read afterwards are the same cache entry."""
+    X, y = np.asarray(X, np.float32), np.asarray(y).astype(str)
+    return Memory(cache_dir() / "directprobe", verbose=0).cache(_fit_directprobe), (X, y, params["directprobe"]["rate"])
+
+
+def _snapshot_call(params, label: str, task: str, i: int, layer, seed, split: str):
+    train, test = task_data(params, task)
+    return _directprobe_call(params, snapshot(params, label, task, i, layer, split, seed),
+                             (train if split == "train" else test).labels)
+
+
+def _fit_ahead(params, label: str, fit: tuple) -> None:
+    call, args = _snapshot_call(params, label, *fit)
+    call(*args)   # the result lands in the on-disk cache; nothing large travels back
+
+
+def fit_directprobes_ahead(params, label: str, fits) -> int:
+    """Fit the DirectProbes named in ``fits`` ((task, snapshot, layer, seed, split) each) that are not cached yet,
+    several at once, and return how many ran. The fits are independent and each runs on one core, so the sequential
+    code that reads them afterwards finds them in the cache and a 2-core machine does the work in about half the
+    time. ``directprobe.n_jobs`` in the profile sets the workers (default: every core); under a Dask scheduler
+    (``parallel_backend``) they go to the cluster's workers instead."""
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+    todo = []
+    for fit in dict.fromkeys(fits):
+        call, args = _snapshot_call(params, label, *fit)
+        if not call.check_call_in_cache(*args):
+            todo.append(fit)
+    n_jobs = params["directprobe"].get("n_jobs", -1)
+    on_cluster = bool(os.environ.get(SCHEDULER_ENV))
+    if not todo or (len(todo) < 2 or n_jobs == 1) and not on_cluster:
+        return 0   # nothing to share out: the sequential code fits the one left
+    with stage("directprobe"), workers(n_jobs) as n_jobs:
+        runs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(_fit_ahead)(params, label, fit) for fit in todo)
+        for _ in tqdm(runs, total=len(todo), desc=f"DirectProbe fits ({label})"):
+            pass
+    return len(todo)
+
+
+def _finetune_ahead(params, label: str, task: str, seed: int | None) -> None:
+    finetuned_run(params, label, task, seed)   # lands in the on-disk cache
+
+
+def finetune_ahead(params) -> int:
+    """On a Dask cluster (``run_all.py --scheduler``): every fine-tuning run of the profile as independent blocks,
+    the main runs (every model and task) first, then the other seeds of the tasks that get them, before any
+    notebook starts; the notebooks then read them from the shared cache. Returns how many runs were sent."""
+    from joblib import Parallel, delayed
+    main = [(label, task, None) for label in params["models"] for task in params["tasks"]]
+    with workers() as n_jobs:
+        Parallel(n_jobs=n_jobs)(delayed(_finetune_ahead)(params, *run) for run in main)
+        seeded = [(label, task, seed) for label in params["models"] for task in seed_tasks(params, label)
+                  for seed in fine_tuning_seeds(params)[1:]]
+        Parallel(n_jobs=n_jobs)(delayed(_finetune_ahead)(params, *run) for run in seeded)
+    return len(main) + len(seeded)
 
 
 def _clusters_with_twins(X, y, rate):
@@ -205,7 +297,7 @@ def directprobe_keeping_twins(params, X, y) -> dict:
 
 def mlp_probe(params, X, y, Xt, yt) -> dict:
     p = params["probe"]
-    with stage("probes"):
+    with stage("probes"), workers():   # scikit-learn's grid and seeds go to the cluster when one is named
         return probe_accuracy(X, np.asarray(y).astype(str), Xt, np.asarray(yt).astype(str),
                               [tuple(h) for h in p["hidden_sizes"]], p["alphas"], p["seeds"], p["max_iter"],
                               backend=p.get("backend", "sklearn"))
@@ -247,6 +339,7 @@ def _train_test_directprobe(params, X, Xt, train: TaskData, test: TaskData) -> t
 def min_distance_dynamics(params, label: str, task: str, layer="last") -> tuple[list[int], dict]:
     """§4.3: each label's minimum distance at every snapshot ({label: [d_0, ..., d_K]}), or None if non-linear."""
     run = finetuned_run(params, label, task)
+    fit_directprobes_ahead(params, label, [(task, i, layer, None, "train") for i in range(len(run.steps))])
     curves = defaultdict(list)
     for i in range(len(run.steps)):
         dp = snapshot_directprobe(params, label, task, i, layer)
@@ -294,6 +387,8 @@ def similarity_case(params, label: str, task: str) -> dict | None:
     before = directprobe(params, X, train.labels), directprobe(params, Xt, test.labels)
     if not all(dp.is_linear_ for dp in before):
         return None
+    fit_directprobes_ahead(params, label, [(task, -1, "last", seed, split) for seed in fine_tuning_seeds(params)
+                                           for split in ("train", "test")])
     seeds, undefined = [], []
     for seed in fine_tuning_seeds(params):
         F, Ft = finetuned(params, label, task, seed=seed)
@@ -318,6 +413,7 @@ def min_distance_changes(params, label: str, task: str, layer="last") -> dict | 
     if not start.is_linear_:
         return None
     d0 = label_min_distances(start)
+    fit_directprobes_ahead(params, label, [(task, -1, layer, seed, "train") for seed in fine_tuning_seeds(params)])
     seeds, undefined = [], []
     for seed in fine_tuning_seeds(params):
         dp = snapshot_directprobe(params, label, task, -1, layer, seed)
@@ -398,12 +494,17 @@ def layer_similarity(params, label: str, layers) -> tuple[dict, list[dict]]:
     from .claims import bootstrap_pearson
     from .geometry import distance_vector
     similarity, final = {}, []
-    for task in params["tasks"]:
-        run = finetuned_run(params, label, task)
+    runs = {task: finetuned_run(params, label, task) for task in params["tasks"]}
+    fit_directprobes_ahead(params, label, [(task, 0, layer, None, "train") for task in runs for layer in layers])
+    linear = [(task, layer) for task in runs for layer in layers
+              if snapshot_directprobe(params, label, task, 0, layer).is_linear_]
+    fit_directprobes_ahead(params, label, [(task, i, layer, None, "train") for task, layer in linear
+                                           for i in range(len(runs[task].steps))])
+    for task, run in runs.items():
         for layer in layers:
-            start = snapshot_directprobe(params, label, task, 0, layer)
-            if not start.is_linear_:
+            if (task, layer) not in linear:
                 continue
+            start = snapshot_directprobe(params, label, task, 0, layer)
             probes = [snapshot_directprobe(params, label, task, i, layer) for i in range(len(run.steps))]
             similarity[(task, layer)] = (run.steps, [probe_similarity(start, dp) if dp.is_linear_ else np.nan
                                                      for dp in probes])
@@ -429,6 +530,8 @@ def shift_ranges(params, label: str, tasks, layers) -> list[dict]:
 def min_distance_curves(params, label: str, tasks) -> dict:
     """Figure 6: {task: (steps, {label: [minimum distance at each snapshot]})} for the tasks whose every snapshot is
     linear (a task where one is not is left out, and said so)."""
+    fit_directprobes_ahead(params, label, [(task, i, "last", None, "train") for task in tasks
+                                           for i in range(len(finetuned_run(params, label, task).steps))])
     curves = {}
     for task in tasks:
         steps, c = min_distance_dynamics(params, label, task)

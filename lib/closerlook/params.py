@@ -55,6 +55,8 @@ SCHEMA = {
         "rate": float,
         # DirectProbe along fine-tuning (§4.3, §4.5) runs on these layers of the dynamics model; "last" = L
         "dynamics_layers": [(int, str)],
+        # worker processes for independent DirectProbe fits (snapshots x layers); -1 = every core, 1 = none
+        "n_jobs": int,
     },
 }
 
@@ -156,6 +158,8 @@ def _ranges(params: dict, path: str) -> None:
     dp = params["directprobe"]
     if not 0 < dp.get("rate", 0.01) <= 1:
         bad("directprobe.rate", dp["rate"], "a fraction of the merge history in (0, 1]")
+    if dp.get("n_jobs", -1) == 0 or dp.get("n_jobs", -1) < -1:
+        bad("directprobe.n_jobs", dp["n_jobs"], "a number of worker processes >= 1, or -1 for every core")
     layers = dp.get("dynamics_layers", ["last"])
     if not layers:
         bad("directprobe.dynamics_layers", layers, "at least one layer")
