@@ -214,17 +214,19 @@ def _snapshot_call(params, label: str, task: str, i: int, layer, seed, split: st
                              (train if split == "train" else test).labels)
 
 
-def _fit_ahead(params, label: str, fit: tuple) -> None:
-    call, args = _snapshot_call(params, label, *fit)
-    call(*args)   # the result lands in the on-disk cache; nothing large travels back
+def _fit_ahead(X, y, rate) -> None:
+    # The worker gets the arrays, not the run: it loads no model and no snapshot file, and needs only the cache
+    # folder. The result lands in the on-disk cache; nothing large travels back.
+    Memory(cache_dir() / "directprobe", verbose=0).cache(_fit_directprobe)(X, y, rate)
 
 
 def fit_directprobes_ahead(params, label: str, fits) -> int:
     """Fit the DirectProbes named in ``fits`` ((task, snapshot, layer, seed, split) each) that are not cached yet,
-    several at once, and return how many ran. The fits are independent and each runs on one core, so the sequential
-    code that reads them afterwards finds them in the cache and a 2-core machine does the work in about half the
-    time. ``directprobe.n_jobs`` in the profile sets the workers (default: every core); under a Dask scheduler
-    (``parallel_backend``) they go to the cluster's workers instead."""
+    several at once, and return how many ran. The fits are independent and each runs mostly on one core, so the
+    sequential code that reads them afterwards finds them in the cache, and on a machine with more cores than one
+    fit keeps busy the work takes less time (the workers' start, a few seconds, is paid once per notebook).
+    ``directprobe.n_jobs`` in the profile sets the workers (default: every core); under a Dask scheduler
+    (``workers``) they go to the cluster's workers instead."""
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
     todo = []
@@ -237,8 +239,9 @@ def fit_directprobes_ahead(params, label: str, fits) -> int:
     if not todo or (len(todo) < 2 or n_jobs == 1) and not on_cluster:
         return 0   # nothing to share out: the sequential code fits the one left
     with stage("directprobe"), workers(n_jobs) as n_jobs:
+        # A generator: only the arrays of the fits being dispatched are in memory at a time.
         runs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_fit_ahead)(params, label, fit) for fit in todo)
+            delayed(_fit_ahead)(*_snapshot_call(params, label, *fit)[1]) for fit in todo)
         for _ in tqdm(runs, total=len(todo), desc=f"DirectProbe fits ({label})"):
             pass
     return len(todo)
