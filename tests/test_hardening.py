@@ -277,3 +277,63 @@ def test_a_scheduler_that_does_not_answer_is_one_line(tmp_path):
                           capture_output=True, text=True, env=_env(tmp_path / "cache"), timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: CLOSERLOOK_SCHEDULER=tcp://127.0.0.1:9: no Dask")
+
+
+EDITED_UNDER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from closerlook import experiments as ex
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-3, 1, (30, 2)), rng.normal(3, 1, (30, 2))]).astype(np.float32)
+    y = np.repeat(["a", "b"], 30)
+    params = {"directprobe": {"rate": 0.05}}
+    for line in sys.stdin:          # one fit per line; say each time whether it was in the cache
+        call, args = ex._directprobe_call(params, X, y)
+        print("cached" if call.check_call_in_cache(*args) else "computed", flush=True)
+        call(*args)
+""")
+
+
+def test_editing_the_library_under_a_running_process_keeps_its_cache(tmp_path):
+    """Before: joblib read a cached function's source from the file at call time, at the line the running code was
+    compiled with; a line added above it (an edit in JupyterLab, a checkout under a long run) made the running
+    process see a "changed" function and wipe every cached DirectProbe fit."""
+    import shutil
+    lib = tmp_path / "lib"
+    shutil.copytree(REPO / "lib" / "closerlook", lib / "closerlook", ignore=shutil.ignore_patterns("__pycache__"))
+    env = dict(_env(tmp_path / "cache"), PYTHONPATH=str(lib))
+    first = subprocess.run([sys.executable, "-c", EDITED_UNDER], input="fit\n", capture_output=True, text=True,
+                           env=env, timeout=120)                # an earlier run fills the cache
+    assert first.stdout.split() == ["computed"], first.stderr[-2000:]
+    proc = subprocess.Popen([sys.executable, "-c", EDITED_UNDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env=env)                 # the running kernel, which only reads it
+    proc.stdin.write("fit\n"); proc.stdin.flush()
+    assert proc.stdout.readline().strip() == "cached"
+    for name in ("experiments.py", "probes.py"):       # the edit: every line moves down
+        path = lib / "closerlook" / name
+        path.write_text("# an edit while the kernel runs\n\n" + path.read_text())
+    proc.stdin.write("fit\n"); proc.stdin.flush()
+    assert proc.stdout.readline().strip() == "cached"
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 0
+
+
+def test_a_cache_from_before_the_stable_keys_is_adopted(tmp_path, monkeypatch):
+    """Entries of the old cache folder (joblib's name for experiments._fit_directprobe) are moved to the wrapper's
+    folder on first use, so that nothing cached before is computed again."""
+    from closerlook import experiments as ex
+    from closerlook.cachekeys import LEGACY
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-3, 1, (20, 2)), rng.normal(3, 1, (20, 2))]).astype(np.float32)
+    y = np.repeat(["a", "b"], 20)
+    params = {"directprobe": {"rate": 0.05}}
+    ex.directprobe(params, X, y)
+    root = tmp_path / "cache" / "directprobe"
+    new = root / "closerlook" / "cachekeys" / "directprobe_v1"
+    old = root / LEGACY["directprobe_v1"]
+    old.parent.mkdir(parents=True)
+    new.rename(old)                                     # as an older version left it
+    call, args = ex._directprobe_call(params, X, y)
+    assert call.check_call_in_cache(*args)
+    assert not any(p.is_dir() for p in old.iterdir())

@@ -11,9 +11,9 @@ from collections import defaultdict
 from contextlib import contextmanager
 
 import numpy as np
-from joblib import Memory
 
-from .data import TaskData, cache_dir, load_task
+from .cachekeys import cached, clusters_with_twins_v1, directprobe_v1
+from .data import TaskData, load_task
 from .directprobe import DirectProbe
 from .finetune import FinetuneConfig, FinetuneRun, finetune
 from .geometry import label_min_distances, probe_similarity
@@ -205,7 +205,7 @@ def _directprobe_call(params, X, y):
     """The cached DirectProbe fit and its arguments. Built in one place, so that a fit made ahead in a worker
     (``fit_directprobes_ahead``) and the one read afterwards are the same cache entry."""
     X, y = np.asarray(X, np.float32), np.asarray(y).astype(str)
-    return Memory(cache_dir() / "directprobe", verbose=0).cache(_fit_directprobe), (X, y, params["directprobe"]["rate"])
+    return cached("directprobe", directprobe_v1), (X, y, params["directprobe"]["rate"])
 
 
 def _snapshot_call(params, label: str, task: str, i: int, layer, seed, split: str):
@@ -217,7 +217,7 @@ def _snapshot_call(params, label: str, task: str, i: int, layer, seed, split: st
 def _fit_ahead(X, y, rate) -> None:
     # The worker gets the arrays, not the run: it loads no model and no snapshot file, and needs only the cache
     # folder. The result lands in the on-disk cache; nothing large travels back.
-    Memory(cache_dir() / "directprobe", verbose=0).cache(_fit_directprobe)(X, y, rate)
+    cached("directprobe", directprobe_v1)(X, y, rate)
 
 
 def fit_directprobes_ahead(params, label: str, fits) -> int:
@@ -293,9 +293,8 @@ def _clusters_with_twins(X, y, rate):
 def directprobe_keeping_twins(params, X, y) -> dict:
     """#clusters and linearity as the authors' code gives them with the twins kept (cached on disk)."""
     with stage("directprobe"):
-        memory = Memory(cache_dir() / "directprobe", verbose=0)
-        return memory.cache(_clusters_with_twins)(np.asarray(X, np.float32), np.asarray(y).astype(str),
-                                                  params["directprobe"]["rate"])
+        return cached("directprobe", clusters_with_twins_v1)(np.asarray(X, np.float32), np.asarray(y).astype(str),
+                                                             params["directprobe"]["rate"])
 
 
 def mlp_probe(params, X, y, Xt, yt) -> dict:

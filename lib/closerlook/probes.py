@@ -17,7 +17,7 @@ import itertools
 import warnings
 
 import numpy as np
-from joblib import Memory, Parallel, delayed
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -25,7 +25,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .data import cache_dir
+from .cachekeys import cached, probe_torch_v1, probe_v1
 
 PAPER_HIDDEN_SIZES = [(a, b) for a in (32, 64, 128, 256) for b in (32, 64, 128, 256)]
 PAPER_ALPHAS = [10.0 ** k for k in range(-7, 1)]
@@ -274,11 +274,10 @@ def probe_accuracy(X, y, X_test, y_test, hidden_sizes=PAPER_HIDDEN_SIZES, alphas
     args = (X, y, X_test, y_test, [tuple(h) for h in hidden_sizes], list(alphas), list(seeds), max_iter,
             validation_fraction)
     if backend == "torch":
-        fit = _probe_result_torch if not cache else Memory(cache_dir() / "probes", verbose=0).cache(_probe_result_torch)
+        fit = _probe_result_torch if not cache else cached("probes", probe_torch_v1)
         return fit(*args)
     if backend != "sklearn":
         raise ValueError(f"backend must be 'sklearn' or 'torch', got {backend!r}")
     if not cache:
         return _probe_result(*args, n_jobs)
-    memory = Memory(cache_dir() / "probes", verbose=0)
-    return memory.cache(_probe_result, ignore=["n_jobs"])(*args, n_jobs)
+    return cached("probes", probe_v1, ignore=["n_jobs"])(*args, n_jobs)
