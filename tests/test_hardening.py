@@ -337,3 +337,19 @@ def test_a_cache_from_before_the_stable_keys_is_adopted(tmp_path, monkeypatch):
     call, args = ex._directprobe_call(params, X, y)
     assert call.check_call_in_cache(*args)
     assert not any(p.is_dir() for p in old.iterdir())
+
+
+def test_a_fit_made_in_a_worker_on_a_memmap_is_found_by_the_ndarray_read(tmp_path, monkeypatch):
+    """joblib's workers get arrays over 1 MB as memmaps, which hash apart from ndarrays: a fit made ahead on one
+    must be stored under the key the sequential read (an ndarray) asks for, or every large fit is made twice."""
+    from closerlook import experiments as ex
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-3, 1, (30, 2)), rng.normal(3, 1, (30, 2))]).astype(np.float32)
+    y = np.repeat(["a", "b"], 30)
+    mm = np.memmap(tmp_path / "X.dat", dtype=np.float32, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    ex._fit_ahead(np.memmap(tmp_path / "X.dat", dtype=np.float32, mode="r", shape=X.shape), y, 0.05)
+    call, args = ex._directprobe_call({"directprobe": {"rate": 0.05}}, X, y)
+    assert call.check_call_in_cache(*args)

@@ -216,8 +216,10 @@ def _snapshot_call(params, label: str, task: str, i: int, layer, seed, split: st
 
 def _fit_ahead(X, y, rate) -> None:
     # The worker gets the arrays, not the run: it loads no model and no snapshot file, and needs only the cache
-    # folder. The result lands in the on-disk cache; nothing large travels back.
-    cached("directprobe", directprobe_v1)(X, y, rate)
+    # folder. The result lands in the on-disk cache; nothing large travels back. joblib hands a worker arrays over
+    # 1 MB as read-only memmaps, and a memmap hashes apart from the same numbers in an ndarray: without the copy,
+    # every large fit made here was stored under a key that the sequential read never asks for, and made twice.
+    cached("directprobe", directprobe_v1)(np.array(X), np.array(y), rate)
 
 
 def fit_directprobes_ahead(params, label: str, fits) -> int:
