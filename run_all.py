@@ -155,11 +155,10 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     if args.scheduler:
         from closerlook import experiments
-        from closerlook.params import load_params as _load
         os.environ[experiments.SCHEDULER_ENV] = args.scheduler    # the notebooks' kernels inherit it
         print(f"[run_all] fine-tuning runs on the Dask cluster at {args.scheduler} ...", flush=True)
         try:
-            n = experiments.finetune_ahead(_load(params_path))
+            n = experiments.finetune_ahead(load_params(params_path))
         except (RuntimeError, KeyboardInterrupt) as e:
             print(f"error: {e}" if isinstance(e, RuntimeError) else "[run_all] interrupted", file=sys.stderr)
             return 2 if isinstance(e, RuntimeError) else 130

@@ -343,7 +343,6 @@ def _train_test_directprobe(params, X, Xt, train: TaskData, test: TaskData) -> t
 def min_distance_dynamics(params, label: str, task: str, layer="last") -> tuple[list[int], dict]:
     """§4.3: each label's minimum distance at every snapshot ({label: [d_0, ..., d_K]}), or None if non-linear."""
     run = finetuned_run(params, label, task)
-    fit_directprobes_ahead(params, label, [(task, i, layer, None, "train") for i in range(len(run.steps))])
     curves = defaultdict(list)
     for i in range(len(run.steps)):
         dp = snapshot_directprobe(params, label, task, i, layer)
@@ -532,7 +531,7 @@ def shift_ranges(params, label: str, tasks, layers) -> list[dict]:
 # --- §4.3 tables ------------------------------------------------------------------------------------------------
 
 def min_distance_curves(params, label: str, tasks) -> dict:
-    """Figure 6: {task: (steps, {label: [minimum distance at each snapshot]})} for the tasks whose every snapshot is
+    """Figure 6 (its fits made ahead, all tasks at once): {task: (steps, {label: [minimum distance at each snapshot]})} for the tasks whose every snapshot is
     linear (a task where one is not is left out, and said so)."""
     fit_directprobes_ahead(params, label, [(task, i, "last", None, "train") for task in tasks
                                            for i in range(len(finetuned_run(params, label, task).steps))])
