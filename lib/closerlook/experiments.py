@@ -531,8 +531,8 @@ def shift_ranges(params, label: str, tasks, layers) -> list[dict]:
 # --- §4.3 tables ------------------------------------------------------------------------------------------------
 
 def min_distance_curves(params, label: str, tasks) -> dict:
-    """Figure 6 (its fits made ahead, all tasks at once): {task: (steps, {label: [minimum distance at each snapshot]})} for the tasks whose every snapshot is
-    linear (a task where one is not is left out, and said so)."""
+    """Figure 6: {task: (steps, {label: [minimum distance at each snapshot]})} for the tasks whose every snapshot is
+    linear (a task where one is not is left out, and said so). The fits are made ahead for all tasks at once."""
     fit_directprobes_ahead(params, label, [(task, i, "last", None, "train") for task in tasks
                                            for i in range(len(finetuned_run(params, label, task).steps))])
     curves = {}
