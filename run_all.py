@@ -11,13 +11,16 @@ Every profile writes to its own places, so that no run overwrites another profil
 - results/<profile>/numbers/<notebook>.json: key numbers and claims (the ledger reads these);
 - results/<profile>/notebooks/<notebook>.ipynb: the executed notebooks;
 - figures/<profile>/: the figures (PNG and PDF).
-Expensive stages are cached by the library, so a second run is fast and a stopped run resumes. A failing
+Expensive stages are cached by the library, so a second run is fast and a stopped run resumes. A notebook that
+this machine has executed with the same inputs (its source, the library, the profile, the package versions), whose
+outputs are untouched since, is not executed again ("up to date"); --force executes every one. A failing
 notebook is reported with its failing cell; the others still run; the exit code is non-zero if any failed.
 The summary ends with the claims ledger over every profile that has results.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -60,12 +63,7 @@ def _from_notebooks(path: Path) -> str:
     return os.path.relpath(Path(path).resolve(), REPO / "notebooks")
 
 
-def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile: str = "default") -> dict:
-    import jupytext
-    import papermill as pm
-    (out / "notebooks").mkdir(parents=True, exist_ok=True)
-    ipynb = out / "notebooks" / f"{name}.input.ipynb"
-    jupytext.write(jupytext.read(source(name)), ipynb)
+def notebook_parameters(name: str, params_path: Path, out: Path, figures: Path, profile: str) -> dict:
     parameters = {"figures_dir": _from_notebooks(figures), "results_dir": _from_notebooks(out / "numbers")}
     chapter = name.removesuffix("_solutions")     # solutions take their chapter's parameters
     if chapter == "06_reproduction":
@@ -74,6 +72,69 @@ def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile
                       "results_dir": _from_notebooks(out / "numbers")}
     elif chapter != "00_directprobe_primer":
         parameters["params_path"] = _from_notebooks(params_path)
+    return parameters
+
+
+# ----------------------------------------------------------------------------------------------
+# Up to date: what a notebook's execution depended on, and what it left. The record lives in this machine's cache,
+# never in results/: a fresh clone (or another machine) with committed results executes everything.
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def notebook_inputs(name: str, params_path: Path, parameters: dict) -> str:
+    """A digest of everything an execution of the notebook reads besides the caches (whose entries are keyed by
+    their own inputs): its source (and its chapter's, for solutions), every library module, the profile, the
+    parameters and the versions of the packages that can move a number. 06_reproduction reads other runs' numbers,
+    so it is always executed (it takes seconds)."""
+    from closerlook import provenance
+    h = hashlib.sha256(json.dumps([name, parameters, provenance.collect(None)["packages"]], sort_keys=True).encode())
+    files = [source(name), source(name.removesuffix("_solutions")), Path(params_path),
+             *sorted((REPO / "lib" / "closerlook").rglob("*.py"))]
+    for f in files:
+        if f.exists():
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def _stamp(name: str, out: Path) -> Path:
+    from closerlook.data import cache_dir
+    where = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+    return cache_dir() / "notebook-runs" / where / f"{name}.json"
+
+
+def _outputs(name: str, out: Path, figures: Path, since: float | None = None) -> dict:
+    """The files an execution left: its executed notebook, its numbers and the figures written since `since`."""
+    files = [out / "notebooks" / f"{name}.ipynb", out / "numbers" / f"{name}.json"]
+    if since is not None and figures.is_dir():
+        files += sorted(f for f in figures.iterdir() if f.is_file() and f.stat().st_mtime >= since)
+    return {os.path.relpath(f, REPO): _sha(f) for f in files if f.exists()}
+
+
+def up_to_date(name: str, inputs: str, out: Path) -> bool:
+    stamp = _stamp(name, out)
+    if name.removesuffix("_solutions") == "06_reproduction" or not stamp.exists():
+        return False
+    record = json.loads(stamp.read_text())
+    if record.get("inputs") != inputs or not record.get("outputs"):
+        return False
+    return all((REPO / f).exists() and _sha(REPO / f) == sha for f, sha in record["outputs"].items())
+
+
+def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile: str = "default",
+                 force: bool = True) -> dict:
+    import jupytext
+    import papermill as pm
+    parameters = notebook_parameters(name, params_path, out, figures, profile)
+    inputs = notebook_inputs(name, params_path, parameters)
+    if not force and up_to_date(name, inputs, out):
+        return _result(name, "up to date", None, 0.0, out)
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    ipynb = out / "notebooks" / f"{name}.input.ipynb"
+    jupytext.write(jupytext.read(source(name)), ipynb)
+    _stamp(name, out).unlink(missing_ok=True)      # an interrupted execution leaves no record behind
+    since = time.time() - 1
     started = time.perf_counter()
     status, error = "ok", None
     try:
@@ -88,12 +149,22 @@ def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile
     if INTERRUPTED:
         # Ctrl-C (or SIGINT/SIGTERM) reaches the kernel too, which then dies: stop here instead of going on.
         raise KeyboardInterrupt
-    result = {"notebook": name, "status": status, "error": error, "wall_s": time.perf_counter() - started}
+    if status == "ok":
+        from closerlook.companion import publish_notebooks
+        publish_notebooks(out)            # the stored form of the notebook, which the record then describes
+        stamp = _stamp(name, out)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps({"inputs": inputs, "outputs": _outputs(name, out, figures, since)}, indent=1))
+    return _result(name, status, error, time.perf_counter() - started, out)
+
+
+def _result(name: str, status: str, error: str | None, wall_s: float, out: Path) -> dict:
+    result = {"notebook": name, "status": status, "error": error, "wall_s": wall_s}
     results = out / "numbers" / f"{name}.json"
-    if status == "ok" and results.exists():
+    if status != "failed" and results.exists():
         recorded = json.loads(results.read_text())
         result["claims"] = recorded.get("claims", [])
-        result["stages"] = recorded.get("numbers", {}).get("stage_seconds", {})
+        result["stages"] = recorded.get("numbers", {}).get("stage_seconds", {}) if status == "ok" else {}
     return result
 
 
@@ -115,6 +186,8 @@ def main(argv=None) -> int:
     ap.add_argument("--figures", help="folder for the figures (default: figures/<profile>)")
     ap.add_argument("--no-solutions", action="store_true",
                     help="skip the exercises' solutions (notebooks/solutions/), which run after each chapter")
+    ap.add_argument("--force", action="store_true",
+                    help="execute every notebook, also those that are up to date (same inputs, outputs untouched)")
     ap.add_argument("--scheduler", metavar="ADDRESS",
                     help="a Dask scheduler (tcp://host:8786): fine-tuning runs, probe fits and DirectProbe fits go "
                          "to its workers, which share this machine's cache and data folders (default: this machine)")
@@ -166,7 +239,7 @@ def main(argv=None) -> int:
     for name in names:
         print(f"[run_all] {name} ...", flush=True)
         try:
-            r = run_notebook(name, params_path, out, figures, profile)
+            r = run_notebook(name, params_path, out, figures, profile, force=args.force)
         except KeyboardInterrupt:
             print(f"[run_all] interrupted in {name}: every finished block is cached; run the same command again "
                   "to go on from there", flush=True)
@@ -183,12 +256,12 @@ def main(argv=None) -> int:
     print(f"[run_all] companion pages: {os.path.relpath(index)} ({time.perf_counter() - started:.1f} s)")
 
     print(f"\nsummary ({profile})")
-    print(f"{'notebook':<28} {'status':<7} {'wall':>8}  holds / not / untestable   stages (s)")
+    print(f"{'notebook':<28} {'status':<10} {'wall':>8}  holds / not / untestable   stages (s)")
     for r in results:
         claims = r.get("claims", [])
         counts = [sum(c["verdict"] == v for c in claims) for v in ("holds", "does not hold", "not testable here")]
         stages = ", ".join(f"{k} {v:.0f}" for k, v in r.get("stages", {}).items())
-        print(f"{r['notebook']:<28} {r['status']:<7} {r['wall_s']:7.1f}s  {counts[0]:>5} / {counts[1]:>3} / "
+        print(f"{r['notebook']:<28} {r['status']:<10} {r['wall_s']:7.1f}s  {counts[0]:>5} / {counts[1]:>3} / "
               f"{counts[2]:<10}  {stages}")
         for c in claims:
             print(f"    [{c['verdict']}] {c['claim']}: {c['ours']}")
@@ -196,7 +269,7 @@ def main(argv=None) -> int:
             print(f"    error: {r['error']}")
     print(f"total {sum(r['wall_s'] for r in results):.1f} s")
     print_ledger(out.parent, sorted(set(LEDGER_PROFILES) | {profile}, key=lambda p: (p not in LEDGER_PROFILES, p)))
-    return 1 if any(r["status"] != "ok" for r in results) else 0
+    return 1 if any(r["status"] == "failed" for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The five tasks read from the real mirrored upstream files, and every bad-input case."""
+import functools
 import hashlib
 import shutil
 
@@ -201,3 +202,26 @@ def test_dependency_arcs_draw_one_labelled_arc_per_example():
     assert texts[:len(dep.sentences[k])] == dep.sentences[k]
     assert sorted(texts[len(dep.sentences[k]):]) == sorted(r for _, _, r in data.arcs(dep, k))
     assert len(ax.patches) == len(data.arcs(dep, k))
+
+
+def test_a_task_is_parsed_once_per_version_of_its_file(tmp_path, monkeypatch):
+    """A notebook asks for a task hundreds of times: the parse is remembered, by the file's path, size and time of
+    change. Each call still gets its own object with read-only arrays, and a file that changes is read again (and
+    checked again: a corrupted copy is an error, never the old parse)."""
+    mirror = tmp_path / "mirror"
+    shutil.copytree(fetch("trec/TREC_10.label").parent, mirror / "trec")
+    parses = []
+    real = data._parse_task.__wrapped__
+    data._parse_task.cache_clear()
+    monkeypatch.setattr(data, "_parse_task", functools.lru_cache(maxsize=32)(
+        lambda *a: parses.append(a) or real(*a)))
+    first, again = load_task("trec", "test", mirror), load_task("trec", "test", mirror)
+    assert len(parses) == 1 and first is not again and first.sentences is not again.sentences
+    np.testing.assert_array_equal(first.labels, again.labels)
+    with pytest.raises(ValueError, match="read-only"):
+        first.labels[0] = "NUM:dist"
+    again.sentences.append(["mine"])           # a caller's list is its own
+    assert len(load_task("trec", "test", mirror).sentences) == len(first.sentences)
+    (mirror / "trec" / "TREC_10.label").write_text("NUM:dist How far ?\n")
+    with pytest.raises(DataError, match="sha256 mismatch"):
+        load_task("trec", "test", mirror)

@@ -95,3 +95,41 @@ def test_interrupted_run_never_loads_as_complete(encoder, monkeypatch, tmp_path)
 def test_bad_settings():
     with pytest.raises(ValueError, match="snapshots = 1: at least 2"):
         FinetuneConfig(snapshots=1)
+
+
+@pytest.mark.parametrize("task", ["pos", "dep", "trec"])
+def test_a_batch_cut_into_length_sorted_pieces_gives_the_whole_batch_gradient(encoder, task):
+    """The pieces only save padding: with dropout off, the gradient of 4 length-sorted pieces is the gradient of
+    the whole batch in one pass (word, pair and sentence tasks)."""
+    import torch
+    train, _ = subset(task, 24, 4)
+    state = ft._setup(encoder, train, FinetuneConfig(**CFG))
+    state.work.model.eval()                      # no dropout: both passes must give the same numbers
+    y = np.array([state.label_index[l] for l in train.labels])
+    batch = state.sentences[:12].tolist()
+    params = list(state.work.model.parameters()) + list(state.head.parameters())
+
+    def gradient(pieces):
+        for p in params:
+            p.grad = None
+        tally = {"tokens": 0, "padded_tokens": 0}
+        loss = ft._batch_backward(state, train, y, batch, pieces, False, tally)
+        return loss, torch.cat([p.grad.flatten() for p in params if p.grad is not None]), tally
+
+    whole_loss, whole, whole_tally = gradient(1)
+    cut_loss, cut, cut_tally = gradient(4)
+    assert cut_loss == pytest.approx(whole_loss, rel=1e-5)
+    torch.testing.assert_close(cut, whole, rtol=1e-4, atol=1e-6)
+    assert whole.abs().sum() > 0
+    # the same real tokens, in fewer slots
+    assert whole_tally["tokens"] - whole_tally["padded_tokens"] == cut_tally["tokens"] - cut_tally["padded_tokens"]
+    assert cut_tally["padded_tokens"] < whole_tally["padded_tokens"]
+
+
+def test_a_run_records_where_its_time_went(encoder):
+    train, test = subset("pos", 32, 8)
+    run = finetune(encoder, train, test, FinetuneConfig(**dict(CFG, epochs=1, snapshots=2)), progress=False)
+    timing = run.meta["timing"]
+    assert timing["update_s"] > 0 and timing["snapshot_s"] > 0
+    assert timing["snapshot_rows"] == 2 * (len(train) + len(test))
+    assert 0 <= timing["padded_tokens"] < timing["tokens"]

@@ -206,6 +206,30 @@ def test_a_cached_directprobe_can_predict_score_and_measure(tmp_path, monkeypatc
     assert first.n_clusters_ == again.n_clusters_ == 2
 
 
+def test_a_notebook_executed_with_the_same_inputs_is_up_to_date(tmp_path):
+    """run_all.py executes a notebook again only when something it reads changed (its source, the library, the
+    profile, the packages) or what it left was touched; --force executes it anyway."""
+    def run(*extra):
+        proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--params", "smoke", "--only",
+                               "00_directprobe_primer", "--out", str(tmp_path / "out"), "--figures",
+                               str(tmp_path / "figures"), *extra], capture_output=True, text=True,
+                              env=_env(tmp_path / "cache"), timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return [line for line in proc.stdout.splitlines() if line.startswith("[run_all] 00_directprobe_primer:")]
+
+    assert run()[0].startswith("[run_all] 00_directprobe_primer: ok")
+    assert run()[0].startswith("[run_all] 00_directprobe_primer: up to date")
+    figures = sorted((tmp_path / "figures").iterdir())
+    assert figures                                      # what it left includes its figures
+    figures[0].write_bytes(b"changed")
+    assert run()[0].startswith("[run_all] 00_directprobe_primer: ok")
+    assert run("--force")[0].startswith("[run_all] 00_directprobe_primer: ok")
+    assert run()[0].startswith("[run_all] 00_directprobe_primer: up to date")
+    numbers = tmp_path / "out" / "numbers" / "00_directprobe_primer.json"
+    numbers.write_text(numbers.read_text().replace("{", "{ ", 1))
+    assert run()[0].startswith("[run_all] 00_directprobe_primer: ok")
+
+
 def test_run_all_stops_on_ctrl_c(tmp_path):
     """Before: the interrupted notebook was reported as failed (its kernel died) and the next one started."""
     import signal
@@ -243,6 +267,30 @@ def test_directprobe_fits_made_ahead_in_parallel_are_the_ones_read_later(tiny_be
         here = ex._fit_directprobe(ex.snapshot(params, "tiny", task, i, layer), train.labels, 0.01)
         assert cached.n_clusters_ == here.n_clusters_
         assert np.array_equal(cached.labels_, here.labels_)
+
+
+def test_a_run_found_once_is_remembered_and_checked_again_when_its_folder_goes(tiny_bert, tmp_path, monkeypatch):
+    """The warm path: a notebook reads a run hundreds of times; after the first, no data is hashed and no run is
+    looked up on disk. A run whose folder was removed (a cleared cache) is trained again, and another setting is
+    another run."""
+    import shutil
+    from closerlook import experiments as ex
+    from closerlook.params import load_params
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path / "cache"))
+    params = load_params("smoke")
+    params.update(models={"tiny": str(tiny_bert)}, dynamics_model="tiny")
+    params["directprobe"].update(dynamics_layers=[1, "last"])
+    params["data"]["max_train_sentences"]["pos"] = 20
+    trained = []
+    real = ex.finetune
+    monkeypatch.setattr(ex, "finetune", lambda *a, **k: trained.append(a[3]) or real(*a, **k))
+    first = ex.finetuned_run(params, "tiny", "pos")
+    assert ex.finetuned_run(params, "tiny", "pos") is first and len(trained) == 1
+    shutil.rmtree(first.folder)
+    again = ex.finetuned_run(params, "tiny", "pos")
+    assert len(trained) == 2 and (again.folder / "COMPLETE").exists()
+    params["finetune"]["lr"] = params["finetune"]["lr"] * 2
+    assert ex.finetuned_run(params, "tiny", "pos").folder != again.folder and trained[-1].lr == params["finetune"]["lr"]
 
 
 def test_blocks_go_to_a_dask_cluster_when_a_scheduler_is_named(tiny_bert, tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ network at all, from a mirror folder (``CLOSERLOOK_DATA_DIR`` or ``data_dir=``) 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -98,6 +99,13 @@ def cache_dir() -> Path:
 
 
 def _sha256(path: Path) -> str:
+    # Checked on every load, hashed once per version of the file (a notebook loads a task hundreds of times).
+    stat = os.stat(path)
+    return _sha256_of(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_of(path: str, mtime_ns: int, size: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -353,6 +361,16 @@ def load_task(task: str, split: str, data_dir=None) -> TaskData:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
     path = fetch(TASK_FILES[task][split], data_dir)
+    stat = path.stat()
+    parsed = _parse_task(task, split, str(path), stat.st_mtime_ns, stat.st_size)
+    # A new object each time; the arrays are shared and read-only, so no caller can change another's data.
+    return TaskData(task, split, list(parsed.sentences), parsed.targets, parsed.labels)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_task(task: str, split: str, path: str, mtime_ns: int, size: int) -> TaskData:
+    """One split parsed from its verified file, once per version of the file: a notebook asks for a task hundreds
+    of times, and parsing STREUSLE or PUD takes a tenth of a second each time."""
     sentences, targets, labels = [], [], []
     if task in ("pos", "dep"):
         for s in _pud_split(read_conllu(path), split):
@@ -378,8 +396,10 @@ def load_task(task: str, split: str, data_dir=None) -> TaskData:
             sentences.append(s.words)
             labels.append(label)
     width = {"word": 2, "pair": 3, "sentence": 1}[TARGET_KIND[task]]
-    return TaskData(task, split, sentences, np.array(targets, dtype=np.int64).reshape(-1, width),
-                    np.array(labels, dtype=object))
+    targets, labels = np.array(targets, dtype=np.int64).reshape(-1, width), np.array(labels, dtype=object)
+    targets.setflags(write=False)
+    labels.setflags(write=False)
+    return TaskData(task, split, sentences, targets, labels)
 
 
 def summary(data_dir=None) -> dict:

@@ -5,6 +5,7 @@ step (representations, fine-tuning, probes, DirectProbe) is cached on disk, so r
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import defaultdict
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .cachekeys import cached, clusters_with_twins_v1, directprobe_v1
-from .data import TaskData, load_task
+from .data import TaskData, cache_dir, load_task
 from .directprobe import DirectProbe
 from .finetune import FinetuneConfig, FinetuneRun, finetune
 from .geometry import label_min_distances, probe_similarity
@@ -132,12 +133,27 @@ def fine_tuning_seeds(params) -> list[int]:
     return [ft["seed"]] + [s for s in ft.get("seeds", []) if s != ft["seed"]]
 
 
+_runs: dict[tuple, FinetuneRun] = {}
+
+
 def finetuned_run(params, label: str, task: str, seed: int | None = None) -> FinetuneRun:
-    """The model fine-tuned on `task` with the profile's settings (cached run); `seed` picks a seed run."""
+    """The model fine-tuned on `task` with the profile's settings (cached run); `seed` picks a seed run.
+
+    A notebook asks for the same run hundreds of times (once per snapshot, layer and split it reads). Finding it on
+    disk means hashing the task's data and the settings, so a run found once is remembered by what names it here
+    (cache folder, model, task, data and fine-tuning settings, seed) and only checked to be still complete."""
+    key = (str(cache_dir()), label, params["models"][label], task, seed, os.environ.get("CLOSERLOOK_DATA_DIR"),
+           json.dumps([params["data"], params["finetune"], params["directprobe"].get("dynamics_layers")],
+                      sort_keys=True, default=str))
+    run = _runs.get(key)
+    if run is not None and (run.folder / "COMPLETE").exists():
+        return run
     enc = encoder(params, label)
     train, test = task_data(params, task)
     with stage("fine-tuning"):
-        return finetune(enc, train, test, finetune_config(params, label, seed), progress=True)
+        run = finetune(enc, train, test, finetune_config(params, label, seed), progress=True)
+    _runs[key] = run
+    return run
 
 
 def snapshot(params, label: str, task: str, i: int = -1, layer="last", split: str = "train",

@@ -190,7 +190,10 @@ class Encoder:
         # Sorting by length keeps padding small.
         order = sorted(needed.tolist(), key=lambda s: len(data.sentences[s]))
         layer_index = torch.tensor(layers)
-        with torch.no_grad():
+        # inference_mode: no autograd bookkeeping at all (no_grad still tracks tensor versions). On a GPU the forward
+        # pass runs in float16, the precision the fine-tuning snapshots are stored in anyway.
+        gpu = self.device.type == "cuda"
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.float16, enabled=gpu):
             for start in tqdm(range(0, len(order), batch_size), desc=f"{self.name} {data.task}/{data.split}",
                               disable=not progress, unit="batch"):
                 batch = order[start:start + batch_size]
