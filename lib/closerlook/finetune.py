@@ -264,9 +264,9 @@ def _train(state: _State, train: TaskData, test: TaskData, config: FinetuneConfi
 
 def pieces_per_batch(device_type: str) -> int:
     """Length-sorted pieces a batch is cut into for its forward and backward pass. A batch of 32 random sentences
-    is padded to its longest one: about half of its token slots are padding (PUD, STREUSLE and TREC alike). On a
-    CPU the cost grows with the slots, so 4 pieces of similar lengths (~37% fewer slots) pay; a GPU is faster with
-    one wide batch."""
+    is padded to its longest one: 47% of its token slots are padding on PUD, 59% on STREUSLE, 48% on TREC (three
+    epochs of the full profile's batches). On a CPU the cost grows with the slots, so 4 pieces of similar lengths
+    (37-47% fewer slots) pay; a GPU is faster with one wide batch."""
     return 1 if device_type == "cuda" else 4
 
 
