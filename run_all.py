@@ -88,8 +88,8 @@ def notebook_inputs(name: str, params_path: Path, parameters: dict) -> str:
     their own inputs): its source (and its chapter's, for solutions), every library module, the profile, the
     parameters and the versions of the packages that can move a number. 06_reproduction reads other runs' numbers,
     so it is always executed (it takes seconds)."""
-    from closerlook import provenance
-    h = hashlib.sha256(json.dumps([name, parameters, provenance.collect(None)["packages"]], sort_keys=True).encode())
+    from closerlook.provenance import package_versions
+    h = hashlib.sha256(json.dumps([name, parameters, package_versions()], sort_keys=True).encode())
     files = [source(name), source(name.removesuffix("_solutions")), Path(params_path),
              *sorted((REPO / "lib" / "closerlook").rglob("*.py"))]
     for f in files:

@@ -39,15 +39,21 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def collect(profile_path: Path | None = None) -> dict:
-    """The provenance of a run starting now (call `finish` at its end)."""
-    import torch
+def package_versions() -> dict:
+    """The installed version of each package in PACKAGES (None where it is missing)."""
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    return versions
+
+
+def collect(profile_path: Path | None = None) -> dict:
+    """The provenance of a run starting now (call `finish` at its end)."""
+    import torch
+    versions = package_versions()
     status = _git("status", "--porcelain", "--untracked-files=no")
     device = "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     return {
