@@ -401,3 +401,27 @@ def test_a_fit_made_in_a_worker_on_a_memmap_is_found_by_the_ndarray_read(tmp_pat
     ex._fit_ahead(np.memmap(tmp_path / "X.dat", dtype=np.float32, mode="r", shape=X.shape), y, 0.05)
     call, args = ex._directprobe_call({"directprobe": {"rate": 0.05}}, X, y)
     assert call.check_call_in_cache(*args)
+
+
+def test_provenance_calls_a_resumed_run_clean_when_only_its_outputs_changed(tmp_path):
+    """A run stopped and started again finds results/ and figures/ written by its first stretch: that is not dirty
+    code. A change to anything else tracked is."""
+    from closerlook.provenance import code_dirty
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    for name in ["results/full/numbers.json", "figures/full/fig.png", "lib/stage.py"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("first\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "start")
+    assert code_dirty(tmp_path) is False
+    (tmp_path / "results/full/numbers.json").write_text("second\n")
+    (tmp_path / "figures/full/fig.png").write_text("second\n")
+    assert code_dirty(tmp_path) is False
+    (tmp_path / "lib/stage.py").write_text("second\n")
+    assert code_dirty(tmp_path) is True
+    assert code_dirty(tmp_path / "nowhere") is None

