@@ -133,3 +133,28 @@ def test_a_run_records_where_its_time_went(encoder):
     assert timing["update_s"] > 0 and timing["snapshot_s"] > 0
     assert timing["snapshot_rows"] == 2 * (len(train) + len(test))
     assert 0 <= timing["padded_tokens"] < timing["tokens"]
+
+
+def test_a_run_from_before_the_pieces_is_not_read_as_one_made_in_pieces(encoder, monkeypatch, tmp_path):
+    """Cache version 2 names the pieces a batch is cut into. A version-1 run made in pieces (its meta.json has the
+    timing that came with them) is moved in; one made in a single pass is another dropout draw and trains again."""
+    import json
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path))
+    train, test = subset("pos", 32, 8)
+    config = FinetuneConfig(**dict(CFG, epochs=1, snapshots=2))
+    run = finetune(encoder, train, test, config, progress=False)
+    pieces = ft.pieces_per_batch("cpu")
+    assert run.meta["pieces"] == pieces
+    v1 = run.folder.parent / f"pos-{ft._run_key(encoder, train, test, config, pieces, version=1)}"
+    assert v1 != run.folder
+    run.folder.rename(v1)
+    monkeypatch.setattr(ft, "_targets_vectors", None)   # any training step would crash
+    adopted = finetune(encoder, train, test, config, progress=False)
+    assert adopted.folder == run.folder and not v1.exists()
+    meta = json.loads((adopted.folder / "meta.json").read_text())
+    del meta["timing"]                                   # as the code before the pieces wrote it
+    (adopted.folder / "meta.json").write_text(json.dumps(meta))
+    adopted.folder.rename(v1)
+    with pytest.raises(TypeError):                       # not adopted: it trains
+        finetune(encoder, train, test, config, progress=False)
+    assert (v1 / "COMPLETE").exists()

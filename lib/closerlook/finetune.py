@@ -27,7 +27,9 @@ import numpy as np
 from .data import TaskData, cache_dir, load_task
 from .representations import Encoder, data_fingerprint
 
-CACHE_VERSION = 1
+# 2: a batch's forward and backward pass go in pieces (pieces_per_batch), which draws other dropout masks than one
+# pass over the whole batch (version 1). The key names the pieces, so a run made one way is never read as the other.
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -122,10 +124,30 @@ def _targets_vectors(encoder: Encoder, data: TaskData, batch, rows, tally: dict 
     return torch.cat([heads, dependents], -1)
 
 
-def _run_key(encoder, train, test, config) -> str:
-    return hashlib.sha256(json.dumps({
-        "v": CACHE_VERSION, "model": encoder.identity(), "task": train.task, "train": data_fingerprint(train),
-        "test": data_fingerprint(test), "config": dataclasses.asdict(config)}).encode()).hexdigest()[:20]
+def _run_key(encoder, train, test, config, pieces: int, version: int = CACHE_VERSION) -> str:
+    named = {"v": version, "model": encoder.identity(), "task": train.task, "train": data_fingerprint(train),
+             "test": data_fingerprint(test), "config": dataclasses.asdict(config)}
+    if version >= 2:
+        named["pieces"] = pieces
+    return hashlib.sha256(json.dumps(named).encode()).hexdigest()[:20]
+
+
+def _adopt_version_1(root: Path, encoder, train, test, config, pieces: int, final: Path) -> None:
+    """A version-1 run (same key without the pieces) made by code that already cut batches into pieces is this
+    run: move it in rather than train again. One made in a single pass (its meta.json has no "timing", which came
+    with the pieces) is another draw, and stays where it is, unread."""
+    old = root / f"{train.task}-{_run_key(encoder, train, test, config, pieces, version=1)}"
+    if final.exists() or not (old / "COMPLETE").exists():
+        return
+    try:
+        meta = json.loads((old / "meta.json").read_text())
+    except (OSError, ValueError):
+        return
+    if "timing" in meta and pieces_per_batch(str(meta.get("device", "cpu")).split(":")[0]) == pieces:
+        try:
+            old.rename(final)
+        except OSError:   # another process adopted it first
+            pass
 
 
 def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: FinetuneConfig = FinetuneConfig(),
@@ -140,14 +162,17 @@ def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: Finetune
 
     if train.task != test.task:
         raise ValueError(f"train and test are different tasks: {train.task} and {test.task}")
-    key = _run_key(encoder, train, test, config)
+    pieces = pieces_per_batch(encoder.device.type)
+    key = _run_key(encoder, train, test, config, pieces)
     root = cache_dir() / "finetune"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{train.task}-{key}"
     if cache and (final / "COMPLETE").exists():
         return FinetuneRun(final)
     with FileLock(str(root / f"{train.task}-{key}.lock")):
-        if cache and (final / "COMPLETE").exists():      # another process finished it while we waited
+        if cache:
+            _adopt_version_1(root, encoder, train, test, config, pieces, final)
+        if cache and (final / "COMPLETE").exists():      # another process finished it (or adopted it) meanwhile
             return FinetuneRun(final)
         for stale in root.glob(f"{train.task}-{key}.tmp*"):
             shutil.rmtree(stale, ignore_errors=True)
@@ -162,7 +187,7 @@ def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: Finetune
                 "total_steps": state.total, "snapshot_steps": snapshot_steps, "snapshot_losses": snapshot_losses,
                 "final_loss": snapshot_losses[-1], "head_test_accuracy": accuracy,
                 "test_labels_unseen_in_train": unseen, "wall_s": time.perf_counter() - started,
-                "timing": state.timing, "device": str(state.work.device)}
+                "timing": state.timing, "pieces": pieces, "device": str(state.work.device)}
         _save(state, meta, tmp, final)
     return FinetuneRun(final)
 
