@@ -147,6 +147,29 @@ def test_cross_task_claims_from_rows():
     assert cross_task(rows)[0].verdict == FAILS
 
 
+def test_cross_task_claims_hold_only_for_every_pairing_of_fine_tuning_seeds():
+    """Seed 0 alone orders PS-fxn above PS-role clearly; seed 1 reverses both gaps. Pooled, the means would still
+    order them (own 2.9 > related 1.9, accuracy 88.3 > 86.0), and each seed's probe seeds agree closely, so only
+    the rule over fine-tuning seeds can say "does not hold"."""
+    from closerlook.claims import cross_task
+    nan = float("nan")
+
+    def row(name, seed, inc, acc):
+        return {"fine-tuned on": name, "seed": seed, "average inc": inc, "accs": [acc - 0.2, acc, acc + 0.2]}
+
+    rows = [row("original", None, nan, 80), row("ps-fxn", 0, 4.0, 91), row("ps-fxn", 1, 1.8, 85.6),
+            row("ps-role", 0, 1.0, 84), row("ps-role", 1, 2.8, 88), row("pos", 0, -1.0, 70)]
+    distances, accuracy = cross_task(rows)
+    assert distances.verdict == FAILS and "own > related" in distances.reason
+    assert accuracy.verdict == FAILS and "ps-fxn seed 1 > ps-role seed 1" in accuracy.reason
+    assert distances.details["seeds"]["ps-fxn"] == {"0": 4.0, "1": 1.8}
+    one_seed = [r for r in rows if r["seed"] in (None, 0)]
+    assert [c.verdict for c in cross_task(one_seed)] == [HOLDS, HOLDS]
+    rows[2] = row("ps-fxn", 1, 3.5, 90)                               # seed 1 now agrees with seed 0
+    distances, accuracy = cross_task(rows)
+    assert distances.verdict == HOLDS and accuracy.verdict == HOLDS and "every pairing" in accuracy.reason
+
+
 def test_layer_behavior_claims_from_tables():
     from closerlook.claims import layer_behavior
     final = [{"task": "pos", "layer": 4, "final similarity": 0.8, "low": 0.7, "high": 0.9},
@@ -166,3 +189,21 @@ def test_min_distance_tables():
     assert row["mean change"] == pytest.approx((1.0 - 0.1) / 2)
     changes = [{"task": "pos", "seeds": [{"seed": 0, "change": {"NOUN": 1.0, "VERB": -0.1}, "mean_change": 0.45}]}]
     assert seed_change_rows(changes) == [{"task": "pos", "seed": 0, "labels": 2, "grew": 1, "mean change": 0.45}]
+
+
+def test_seed_flips_name_the_cross_task_seeds_that_disagree(tmp_path):
+    import json
+    from closerlook.ledger import seed_flips
+    table5 = [{"fine-tuned on": "original", "seed": None, "average inc": None, "acc": 80.0},
+              {"fine-tuned on": "ps-fxn", "seed": 0, "average inc": 4.0, "acc": 91.0},
+              {"fine-tuned on": "ps-fxn", "seed": 1, "average inc": 3.5, "acc": 85.0},
+              {"fine-tuned on": "ps-role", "seed": 0, "average inc": 1.0, "acc": 84.0},
+              {"fine-tuned on": "ps-role", "seed": 1, "average inc": 1.2, "acc": 88.0},
+              {"fine-tuned on": "pos", "seed": 0, "average inc": -1.0, "acc": 70.0}]
+    (tmp_path / "04_cross_task.json").write_text(json.dumps({"numbers": {"table5": table5}}))
+    flips = seed_flips(tmp_path)
+    assert flips == ["§4.4: PS-fxn's probe accuracy is larger after PS-fxn fine-tuning than after PS-role "
+                     "fine-tuning in seeds [0], not in [1]"]
+    table5[2]["acc"] = 89.0
+    (tmp_path / "04_cross_task.json").write_text(json.dumps({"numbers": {"table5": table5}}))
+    assert seed_flips(tmp_path) == []

@@ -365,42 +365,83 @@ def close_labels_split_late(first: list[float], last: list[float], first_layer, 
 
 # --- §4.4 -------------------------------------------------------------------------------------------------------
 
+def _by_seed(value) -> dict:
+    """One source's results keyed by fine-tuning seed: a {seed: value} dict as it is, one value as {None: value}."""
+    return dict(value) if isinstance(value, dict) else {None: value}
+
+
+def _seeds_text(seeds) -> str:
+    return "" if list(seeds) == [None] else f" seed {seeds[0]}" if len(seeds) == 1 else f" seeds {list(seeds)}"
+
+
 def cross_task_distances(changes: dict) -> Claim:
     """PS-fxn's label gaps: own task widens them most, a related task less, an opposing task shrinks them.
 
-    changes: {"ps-fxn": mean change, "ps-role": ..., "pos": ...} (None where not linear / not run).
+    changes: {"ps-fxn": mean change, "ps-role": ..., "pos": ...}, each one value or {fine-tuning seed: value}
+    (None where PS-fxn is not linear under that model). With several seeds a step holds only when it holds for
+    every pairing of them: the smallest own change above the largest related one, every related one above 0,
+    every opposing one below 0.
     """
     text = "Distances: own task widens gaps most, a related task less, an opposing task shrinks them"
     paper = paper_evidence()["4.4-distances"]
-    if any(changes.get(t) is None for t in ("ps-fxn", "ps-role", "pos")):
-        missing = [t for t in ("ps-fxn", "ps-role", "pos") if changes.get(t) is None]
+    order = ("ps-fxn", "ps-role", "pos")
+    per_seed = {t: {s: v for s, v in _by_seed(changes.get(t)).items() if v is not None} for t in order}
+    missing = [t for t in order if not per_seed[t]]
+    if missing:
         return Claim("4.4-distances", "§4.4, Table 5", text, paper, f"no value for {missing}", UNTESTABLE,
                      "a fine-tuning task is not run, or PS-fxn is not linear under it")
-    own, related, opposing = changes["ps-fxn"], changes["ps-role"], changes["pos"]
-    ours = f"{own:+.3f} (PS-fxn), {related:+.3f} (PS-role), {opposing:+.3f} (POS)"
-    checks = {"own > related": own > related, "related > 0": related > 0, "opposing < 0": opposing < 0}
+    own, related, opposing = (list(per_seed[t].values()) for t in order)
+    if all(len(v) == 1 for v in (own, related, opposing)):
+        ours = f"{own[0]:+.3f} (PS-fxn), {related[0]:+.3f} (PS-role), {opposing[0]:+.3f} (POS)"
+    else:
+        ours = ", ".join(f"{min(v):+.3f}..{max(v):+.3f} ({name}, {len(v)} seed(s))" for v, name in
+                         ((own, "PS-fxn"), (related, "PS-role"), (opposing, "POS")))
+    checks = {"own > related": min(own) > max(related), "related > 0": min(related) > 0,
+              "opposing < 0": max(opposing) < 0}
     failed = [k for k, v in checks.items() if not v]
+    several = any(len(v) > 1 for v in (own, related, opposing))
+    reason = "own > related > 0 > opposing" + (" in every fine-tuning seed" if several else "")
     return Claim("4.4-distances", "§4.4, Table 5", text, paper, ours, FAILS if failed else HOLDS,
-                 ("fails: " + ", ".join(failed)) if failed else "own > related > 0 > opposing")
+                 ("fails: " + ", ".join(failed) + (" (over the fine-tuning seeds)" if several else "")) if failed
+                 else reason, margin=min(min(own) - max(related), min(related), -max(opposing)),
+                 details={"seeds": {t: {str(s): v for s, v in per_seed[t].items()} for t in order}})
 
 
 def cross_task_accuracy(acc: dict) -> Claim:
-    """PS-fxn probe accuracy: own > related > original > opposing. acc: {name: [acc per probe seed]}."""
+    """PS-fxn probe accuracy: own > related > original > opposing.
+
+    acc: {name: [accuracy per probe seed]}, or {name: {fine-tuning seed: [accuracy per probe seed]}}. A step holds
+    when the interval of its accuracy gap over probe seeds lies above 0 for every pairing of fine-tuning seeds:
+    the probe seeds alone do not see how much another fine-tuning draw moves an accuracy.
+    """
     text = "Accuracy: own > related > original > opposing"
     paper = paper_evidence()["4.4-accuracy"]
     order = ["ps-fxn", "ps-role", "original", "pos"]
-    if any(not acc.get(k) for k in order):
+    per_seed = {k: {s: v for s, v in _by_seed(acc.get(k)).items() if v} for k in order}
+    if any(not per_seed[k] for k in order):
         return Claim("4.4-accuracy", "§4.4, Table 5", text, paper, "a model is missing", UNTESTABLE,
                      "a fine-tuning task is not run")
-    ours = " > ".join(f"{np.mean(acc[k]):.2f} ({k})" for k in order)
+    several = any(len(per_seed[k]) > 1 for k in order)
+    ours = " > ".join(f"{np.mean([np.mean(a) for a in per_seed[k].values()]):.2f} ({k})" for k in order)
+    if several:
+        ours += " (mean over fine-tuning seeds: " + ", ".join(f"{k} {len(per_seed[k])}" for k in order
+                                                             if k != "original") + ")"
     steps = []
     for a, b in zip(order, order[1:]):
-        gap, low, high = mean_difference_interval(acc[b], acc[a])
-        steps.append((f"{a} > {b}", gap, low, high))
+        worst = None
+        for sa, acc_a in per_seed[a].items():
+            for sb, acc_b in per_seed[b].items():
+                gap, low, high = mean_difference_interval(acc_b, acc_a)
+                if worst is None or low < worst[2]:
+                    worst = (f"{a}{_seeds_text([sa]) if len(per_seed[a]) > 1 else ''} > "
+                             f"{b}{_seeds_text([sb]) if len(per_seed[b]) > 1 else ''}", gap, low, high)
+        steps.append(worst)
     bad = [f"{s[0]}: {s[1]:+.2f} {_interval_text(s[2], s[3], 2)}" for s in steps if s[2] <= 0]
+    spread = "the probe seeds' spread" + (", for every pairing of fine-tuning seeds" if several else "")
     return Claim("4.4-accuracy", "§4.4, Table 5", text, paper, ours, FAILS if bad else HOLDS,
-                 ("not supported beyond the probe seeds' spread: " + "; ".join(bad)) if bad else
-                 "each step's interval over probe seeds lies above 0", margin=min(s[2] for s in steps))
+                 (f"not supported beyond {spread}: " + "; ".join(bad)) if bad else
+                 "each step's interval over probe seeds lies above 0" +
+                 (" for every pairing of fine-tuning seeds" if several else ""), margin=min(s[2] for s in steps))
 
 
 # --- §4.5 -------------------------------------------------------------------------------------------------------
@@ -465,10 +506,15 @@ def layer_behavior(final_similarity: list[dict], ranges: list[dict], higher_laye
 
 
 def cross_task(rows: list[dict]) -> list[Claim]:
-    """§4.4's two claims from the rows of ``experiments.cross_task_rows``: distances and accuracy."""
-    mean_change = {r["fine-tuned on"]: (None if r["average inc"] != r["average inc"] else float(r["average inc"]))
-                   for r in rows if r["fine-tuned on"] != "original"}
-    return [cross_task_distances(mean_change), cross_task_accuracy({r["fine-tuned on"]: r["accs"] for r in rows})]
+    """§4.4's two claims from the rows of ``experiments.cross_task_rows`` (one per model and fine-tuning seed):
+    distances and accuracy."""
+    changes, accs = {}, {}
+    for r in rows:
+        name, seed = r["fine-tuned on"], r.get("seed")
+        accs.setdefault(name, {})[seed] = r["accs"]
+        if name != "original":
+            changes.setdefault(name, {})[seed] = None if r["average inc"] != r["average inc"] else float(r["average inc"])
+    return [cross_task_distances(changes), cross_task_accuracy(accs)]
 
 
 def linearity(rows: list[dict], trec_rows: list[dict]) -> list[Claim]:

@@ -484,14 +484,20 @@ def seed_tasks(params, label: str) -> list[str]:
 
 def linear_tasks(params, label: str) -> list[str]:
     """Tasks whose training set is linear under the model both before and after fine-tuning (§4.3, §4.5)."""
-    out = []
-    for task in params["tasks"]:
-        X, _ = original(params, label, task)
-        Xf, _ = finetuned(params, label, task)
-        train, _ = task_data(params, task)
-        if directprobe(params, X, train.labels).is_linear_ and directprobe(params, Xf, train.labels).is_linear_:
-            out.append(task)
-    return out
+    return [task for task in params["tasks"] if _linear_before_and_after(params, label, task)]
+
+
+def _linear_before_and_after(params, label: str, task: str) -> bool:
+    X, _ = original(params, label, task)
+    Xf, _ = finetuned(params, label, task)
+    train, _ = task_data(params, task)
+    return bool(directprobe(params, X, train.labels).is_linear_ and directprobe(params, Xf, train.labels).is_linear_)
+
+
+def _gets_seed_runs(params, label: str, task: str) -> bool:
+    """Whether `task` is one of `seed_tasks`, without fine-tuning the profile's other tasks to find out."""
+    return (len(fine_tuning_seeds(params)) > 1 and task in params["tasks"]
+            and _linear_before_and_after(params, label, task))
 
 
 def embed_with(params, run: FinetuneRun, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
@@ -596,25 +602,31 @@ def trio_shift(params, label: str, task: str, trio: list[str], layers) -> dict:
 
 def cross_task_rows(params, label: str, target: str, sources) -> list[dict]:
     """Table 5: the target task (training set, last layer) under the original model and under the models
-    fine-tuned on each source task. Per row: #clusters, linearity, MLP probe accuracy (mean, std and the seeds),
-    and against the original model the number of labels whose minimum distance grew (#inc) or not (#dec) and the
-    mean change (NaN where a space is not linear). The model fine-tuned on the target itself is its own run's last
-    snapshot (the representation Table 7 reads); the others embed the target with their final weights."""
+    fine-tuned on each source task, one row per fine-tuning seed (a source with seed runs, see `seed_tasks`, gets
+    one row per seed: Table 5's gaps are differences, and one fine-tuning draw can reorder them). Per row:
+    #clusters, linearity, MLP probe accuracy (mean, std and the seeds), and against the original model the number
+    of labels whose minimum distance grew (#inc) or not (#dec) and the mean change (NaN where a space is not
+    linear). The model fine-tuned on the target itself is its own run's last snapshot (the representation Table 7
+    reads); the others embed the target with their final weights."""
     train, test = task_data(params, target)
-    reps = {"original": original(params, label, target)}
+    main_seed = params["finetune"]["seed"]
+    reps = {("original", None): original(params, label, target)}
     for source in sources:
-        reps[source] = (finetuned(params, label, target) if source == target else
-                        embed_with(params, finetuned_run(params, label, source), target))
+        seeds = fine_tuning_seeds(params) if _gets_seed_runs(params, label, source) else [main_seed]
+        for seed in seeds:
+            reps[(source, seed)] = (finetuned(params, label, target, seed=seed) if source == target else
+                                    embed_with(params, finetuned_run(params, label, source, seed), target))
     rows, distances = [], {}
-    for name, (X, Xt) in reps.items():
+    for (name, seed), (X, Xt) in reps.items():
         dp = directprobe(params, X, train.labels)
         probe = mlp_probe(params, X, train.labels, Xt, test.labels)
-        distances[name] = label_min_distances(dp) if dp.is_linear_ else None
-        rows.append({"fine-tuned on": name, "clusters": dp.n_clusters_, "linear": dp.is_linear_,
+        distances[name, seed] = label_min_distances(dp) if dp.is_linear_ else None
+        rows.append({"fine-tuned on": name, "seed": seed, "clusters": dp.n_clusters_, "linear": dp.is_linear_,
                      "acc": 100 * probe["acc_mean"], "std": 100 * probe["acc_std"],
                      "accs": [100 * a for a in probe["accs"]]})
+    d0 = distances["original", None]
     for r in rows:
-        d, d0 = distances[r["fine-tuned on"]], distances["original"]
+        d = distances[r["fine-tuned on"], r["seed"]]
         if r["fine-tuned on"] == "original" or d is None or d0 is None:
             r.update({"#inc": np.nan, "#dec": np.nan, "average inc": np.nan})
             continue

@@ -145,4 +145,21 @@ def seed_flips(numbers_dir) -> list[str]:
                        f"({', '.join(mixed[:5])}{' ...' if len(mixed) > 5 else ''})")
         if task.get("undefined_seeds"):
             out.append(f"§4.3 {task['task']}: not linear after fine-tuning in seeds {task['undefined_seeds']}")
+    out += _cross_task_flips(load_numbers(numbers_dir, "04_cross_task").get("table5", []))
+    return out
+
+
+def _cross_task_flips(table5: list[dict]) -> list[str]:
+    """§4.4: own (PS-fxn) against related (PS-role) fine-tuning, seed by seed, for gaps and accuracy."""
+    by = {(r["fine-tuned on"], r.get("seed")): r for r in table5}
+    seeds = sorted({s for (name, s) in by if name == "ps-fxn" and ("ps-role", s) in by and s is not None})
+    out = []
+    for column, what in (("average inc", "mean gap change"), ("acc", "probe accuracy")):
+        pairs = {s: (by["ps-fxn", s].get(column), by["ps-role", s].get(column)) for s in seeds}
+        own_wins = {s: own > related for s, (own, related) in pairs.items()
+                    if own is not None and related is not None and own == own and related == related}
+        if len(set(own_wins.values())) > 1:
+            out.append(f"§4.4: PS-fxn's {what} is larger after PS-fxn fine-tuning than after PS-role fine-tuning in "
+                       f"seeds {[s for s, v in own_wins.items() if v]}, not in "
+                       f"{[s for s, v in own_wins.items() if not v]}")
     return out

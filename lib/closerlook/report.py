@@ -54,7 +54,9 @@ def claims_table(claims: list[dict]):
 
 
 def plain(x):
-    """JSON-ready: numpy scalars to Python, NaN to None, tuples to lists."""
+    """JSON-ready: numpy scalars to Python, NaN and pandas' NA to None, tuples to lists."""
+    if x is pd.NA:
+        return None
     if isinstance(x, dict):
         return {str(k): plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
