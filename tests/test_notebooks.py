@@ -115,15 +115,21 @@ GOLDEN = REPO / "tests" / "golden" / "smoke.json"
 
 
 def golden_moved(golden: dict, now: dict) -> list[str]:
-    """The key numbers that moved beyond 1e-4 relative (1e-6 absolute), one line each.
+    """The key numbers that moved beyond 1e-4 relative (1e-5 absolute), one line each.
 
     Every task is held to it, DEP included: DEP's fine-tuning used to differ in the last bits between runs (the
     backward of gathering a head word's row once per dependent added its gradients in a thread-timing-dependent
     order; see finetune._targets_vectors), which once in a few cold runs flipped the probe's grid choice. With the
     gather made deterministic, eight DEP fine-tunings under load gave one set of weights.
+
+    Hull distances are solved to DISTANCE_RTOL (1e-4) of themselves, so a key number that is the difference of two
+    of them (a label's minimum-distance change, a mean change near 0) is only known to about 1e-4 of the distances,
+    not of itself: one CI run (c7e1b93) moved two such numbers, 0.0059747 -> 0.0059735 and 0.0164691 ->
+    0.0164667, with the same code, while two fresh runs beside each other gave the recorded values exactly. The
+    absolute floor, 1e-5, covers that; a changed stage moves hundreds of numbers by far more.
     """
     from closerlook.provenance import moved_numbers
-    return moved_numbers(golden, now, rel=1e-4, absolute=1e-6)
+    return moved_numbers(golden, now, rel=1e-4, absolute=1e-5)
 
 
 def chapters(numbers: dict) -> dict:
