@@ -365,27 +365,17 @@ def close_labels_split_late(first: list[float], last: list[float], first_layer, 
 
 # --- §4.4 -------------------------------------------------------------------------------------------------------
 
-def _by_seed(value) -> dict:
-    """One source's results keyed by fine-tuning seed: a {seed: value} dict as it is, one value as {None: value}."""
-    return dict(value) if isinstance(value, dict) else {None: value}
-
-
-def _seeds_text(seeds) -> str:
-    return "" if list(seeds) == [None] else f" seed {seeds[0]}" if len(seeds) == 1 else f" seeds {list(seeds)}"
-
-
 def cross_task_distances(changes: dict) -> Claim:
     """PS-fxn's label gaps: own task widens them most, a related task less, an opposing task shrinks them.
 
-    changes: {"ps-fxn": mean change, "ps-role": ..., "pos": ...}, each one value or {fine-tuning seed: value}
-    (None where PS-fxn is not linear under that model). With several seeds a step holds only when it holds for
-    every pairing of them: the smallest own change above the largest related one, every related one above 0,
-    every opposing one below 0.
+    changes: {"ps-fxn": {fine-tuning seed: mean change}, "ps-role": ..., "pos": ...} (None where PS-fxn is not
+    linear under that model). With several seeds a step holds only when it holds for every pairing of them: the
+    smallest own change above the largest related one, every related one above 0, every opposing one below 0.
     """
     text = "Distances: own task widens gaps most, a related task less, an opposing task shrinks them"
     paper = paper_evidence()["4.4-distances"]
     order = ("ps-fxn", "ps-role", "pos")
-    per_seed = {t: {s: v for s, v in _by_seed(changes.get(t)).items() if v is not None} for t in order}
+    per_seed = {t: {s: v for s, v in changes.get(t, {}).items() if v is not None} for t in order}
     missing = [t for t in order if not per_seed[t]]
     if missing:
         return Claim("4.4-distances", "§4.4, Table 5", text, paper, f"no value for {missing}", UNTESTABLE,
@@ -410,14 +400,14 @@ def cross_task_distances(changes: dict) -> Claim:
 def cross_task_accuracy(acc: dict) -> Claim:
     """PS-fxn probe accuracy: own > related > original > opposing.
 
-    acc: {name: [accuracy per probe seed]}, or {name: {fine-tuning seed: [accuracy per probe seed]}}. A step holds
+    acc: {name: {fine-tuning seed: [accuracy per probe seed]}} (the original model's one seed is None). A step holds
     when the interval of its accuracy gap over probe seeds lies above 0 for every pairing of fine-tuning seeds:
     the probe seeds alone do not see how much another fine-tuning draw moves an accuracy.
     """
     text = "Accuracy: own > related > original > opposing"
     paper = paper_evidence()["4.4-accuracy"]
     order = ["ps-fxn", "ps-role", "original", "pos"]
-    per_seed = {k: {s: v for s, v in _by_seed(acc.get(k)).items() if v} for k in order}
+    per_seed = {k: {s: v for s, v in acc.get(k, {}).items() if v} for k in order}
     if any(not per_seed[k] for k in order):
         return Claim("4.4-accuracy", "§4.4, Table 5", text, paper, "a model is missing", UNTESTABLE,
                      "a fine-tuning task is not run")
@@ -433,8 +423,8 @@ def cross_task_accuracy(acc: dict) -> Claim:
             for sb, acc_b in per_seed[b].items():
                 gap, low, high = mean_difference_interval(acc_b, acc_a)
                 if worst is None or low < worst[2]:
-                    worst = (f"{a}{_seeds_text([sa]) if len(per_seed[a]) > 1 else ''} > "
-                             f"{b}{_seeds_text([sb]) if len(per_seed[b]) > 1 else ''}", gap, low, high)
+                    worst = (f"{a}{f' seed {sa}' if len(per_seed[a]) > 1 else ''} > "
+                             f"{b}{f' seed {sb}' if len(per_seed[b]) > 1 else ''}", gap, low, high)
         steps.append(worst)
     bad = [f"{s[0]}: {s[1]:+.2f} {_interval_text(s[2], s[3], 2)}" for s in steps if s[2] <= 0]
     spread = "the probe seeds' spread" + (", for every pairing of fine-tuning seeds" if several else "")

@@ -494,10 +494,13 @@ def _linear_before_and_after(params, label: str, task: str) -> bool:
     return bool(directprobe(params, X, train.labels).is_linear_ and directprobe(params, Xf, train.labels).is_linear_)
 
 
-def _gets_seed_runs(params, label: str, task: str) -> bool:
-    """Whether `task` is one of `seed_tasks`, without fine-tuning the profile's other tasks to find out."""
-    return (len(fine_tuning_seeds(params)) > 1 and task in params["tasks"]
-            and _linear_before_and_after(params, label, task))
+def task_seeds(params, label: str, task: str) -> list[int]:
+    """The fine-tuning seeds `task` has runs for: every seed of the profile if it is one of `seed_tasks`, else the
+    main seed (found for this task alone, without fine-tuning the profile's other tasks)."""
+    seeds = fine_tuning_seeds(params)
+    if len(seeds) > 1 and task in params["tasks"] and _linear_before_and_after(params, label, task):
+        return seeds
+    return seeds[:1]
 
 
 def embed_with(params, run: FinetuneRun, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
@@ -542,12 +545,9 @@ def layer_similarity(params, label: str, layers) -> tuple[dict, list[dict]]:
 def shift_ranges(params, label: str, tasks, layers) -> list[dict]:
     """§4.5: the range of the labels' centroid shifts (``shift_range`` of ``shift_pca``) at every layer, for every
     fine-tuning seed of the tasks that have seed runs and the main seed of the others."""
-    seeded = seed_tasks(params, label)
     return [{"task": task, "seed": seed, "layer": layer,
              "range": shift_range(shift_pca(params, label, task, layer, seed)[1])}
-            for task in tasks
-            for seed in (fine_tuning_seeds(params) if task in seeded else [params["finetune"]["seed"]])
-            for layer in layers]
+            for task in tasks for seed in task_seeds(params, label, task) for layer in layers]
 
 
 # --- §4.3 tables ------------------------------------------------------------------------------------------------
@@ -587,7 +587,7 @@ def seed_change_rows(changes: list[dict]) -> list[dict]:
 def trio_shift(params, label: str, task: str, trio: list[str], layers) -> dict:
     """Figure 3's numbers: at each layer, the mean length of the trio's centroid shifts, one value per fine-tuning
     seed (every seed where the task has seed runs)."""
-    seeds = fine_tuning_seeds(params) if task in seed_tasks(params, label) else [params["finetune"]["seed"]]
+    seeds = task_seeds(params, label, task)
     out = {}
     for layer in layers:
         shifts = []
@@ -602,18 +602,16 @@ def trio_shift(params, label: str, task: str, trio: list[str], layers) -> dict:
 
 def cross_task_rows(params, label: str, target: str, sources) -> list[dict]:
     """Table 5: the target task (training set, last layer) under the original model and under the models
-    fine-tuned on each source task, one row per fine-tuning seed (a source with seed runs, see `seed_tasks`, gets
+    fine-tuned on each source task, one row per fine-tuning seed (a source with seed runs, see `task_seeds`, gets
     one row per seed: Table 5's gaps are differences, and one fine-tuning draw can reorder them). Per row:
     #clusters, linearity, MLP probe accuracy (mean, std and the seeds), and against the original model the number
     of labels whose minimum distance grew (#inc) or not (#dec) and the mean change (NaN where a space is not
     linear). The model fine-tuned on the target itself is its own run's last snapshot (the representation Table 7
     reads); the others embed the target with their final weights."""
     train, test = task_data(params, target)
-    main_seed = params["finetune"]["seed"]
     reps = {("original", None): original(params, label, target)}
     for source in sources:
-        seeds = fine_tuning_seeds(params) if _gets_seed_runs(params, label, source) else [main_seed]
-        for seed in seeds:
+        for seed in task_seeds(params, label, source):
             reps[(source, seed)] = (finetuned(params, label, target, seed=seed) if source == target else
                                     embed_with(params, finetuned_run(params, label, source, seed), target))
     rows, distances = [], {}
