@@ -69,6 +69,9 @@ def test_bad_input(X, y, message):
     (dict(hidden_sizes=[]), "the probe grid is empty"),
     (dict(alphas=[]), "the probe grid is empty"),
     (dict(seeds=[]), "at least one seed"),
+    # before: accuracies [0.0, 0.0] and exit 0 (no prediction could ever match)
+    (dict(y=np.array([0, 1] * 2 + [0]), y_test=np.array(["0"] * 5)), "y holds numbers and y_test text"),
+    (dict(y_test=np.array(["c"] * 5)), "none of the labels of y_test is among those of y"),
 ])
 def test_probe_accuracy_checks_everything_before_training(monkeypatch, change, message):
     import closerlook.probes as probes
@@ -136,3 +139,20 @@ def test_batched_probe_in_bfloat16_still_learns():
     acc = {precision: (batched_mlp(X, y, [(32, 32)] * 2, [1e-4] * 2, [0, 1], max_iter=60, precision=precision)[0](X)
                        == y).mean(1) for precision in ("float32", "bfloat16")}
     assert acc["float32"].min() > 0.8 and np.abs(acc["bfloat16"] - acc["float32"]).max() < 0.05, acc
+
+
+def test_a_fitted_probe_checks_what_it_scores():
+    """Before: seed_scores took a NaN and returned an accuracy."""
+    rng = np.random.default_rng(0)
+    X, y = np.vstack([rng.normal(-2, 1, (30, 3)), rng.normal(2, 1, (30, 3))]), np.repeat([0, 1], 30)
+    probe = MLPProbe([(8, 8)], [1e-4], [0], 20, backend="torch").fit(X, y)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    for call, message in ((lambda: probe.seed_scores(bad, y), "X contains NaN"),
+                          (lambda: probe.seed_scores(X[:, :2], y), "X has 2 features, the probe was fitted on 3"),
+                          (lambda: probe.seed_scores(X, y[:-1]), "different lengths: 60 examples, 59 labels"),
+                          (lambda: probe.seed_scores(X, y.astype(str)), "holds numbers and y text"),
+                          (lambda: probe.predict(bad), "X contains NaN")):
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert probe.seed_scores(X, y)[0] > 0.9

@@ -1,58 +1,256 @@
-"""The functions whose results are cached on disk, as thin wrappers that stay put. Read the note before editing.
+"""The on-disk cache: entries keyed by an explicit name and version, each checked against its checksum when read.
 
-joblib.Memory keys a cached function by its source text, and it reads that text from the file *at call time*,
-at the line number the running code was compiled with. So a cached function in a module that is edited while a
-process runs (a lib/ file changed while a JupyterLab kernel works, a checkout under a long run) looks "changed"
-to that process, and joblib wipes the function's whole cache. That happened once to the full profile's run: every
-DirectProbe fit gone. The wrappers below are the only cached functions; they call the real code elsewhere, which
-can be edited freely. When a change makes earlier results wrong, add a wrapper with the next version number (a new
-name is a new cache folder); never edit or move the ones above it.
+Two kinds of entries live under ``data.cache_dir()``:
+
+* results of a function (DirectProbe fits, probe fits): ``cached(store, "directprobe_v1", func)`` keys an entry by
+  that name and by a hash of the arguments (joblib's hash of the arguments by their names, the same folder names
+  joblib.Memory gave them, so caches made before stay valid). Nothing is keyed by a function's source: joblib did
+  that, re-read the source from the file at call time, and wiped a whole cache when lib/ was edited under a
+  running kernel. When a change makes earlier results wrong, bump the version in the name (a new name is a new
+  folder).
+* files that other modules write (representations, fine-tuning runs): they call ``write_checksum`` (or keep a
+  manifest of digests) when they write and ``verified`` when they read.
+
+A file is hashed (sha256) once per process and version of the file (path, size, modification time), so the warm
+path pays one read of each file it uses. An entry that fails its check, or does not load, is named, moved aside
+to ``cache_dir()/corrupt/`` and computed again: a flipped block on disk gives a recomputed number, never a wrong
+one. Files written before checksums existed get theirs on first read.
 """
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
 
 
-def directprobe_v1(X, y, rate):
-    from .experiments import _fit_directprobe
-    return _fit_directprobe(X, y, rate)
+class CorruptCacheEntry(Exception):
+    """A cache entry that fails its checksum or does not load; ``path`` is the entry, ``why`` says what is wrong."""
+
+    def __init__(self, path, why: str):
+        super().__init__(f"{path}: {why}")
+        self.path, self.why = Path(path), why
 
 
-def clusters_with_twins_v1(X, y, rate):
-    from .experiments import _clusters_with_twins
-    return _clusters_with_twins(X, y, rate)
+# --- files and their checksums --------------------------------------------------------------------------------
+
+_verified: dict[tuple, str] = {}     # (path, size, mtime) -> digest, for the files checked in this process
 
 
-def probe_v1(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction, n_jobs):
-    from .probes import _probe_result
-    return _probe_result(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction, n_jobs)
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
 
 
-def probe_torch_v1(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction):
-    from .probes import _probe_result_torch
-    return _probe_result_torch(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction)
+def _stat_key(path: Path) -> tuple:
+    st = os.stat(path)
+    return str(path), st.st_size, st.st_mtime_ns
 
 
-# Below the wrappers: lines here do not move them.
+def checksum_file(path: Path) -> Path:
+    """Where the checksum of ``path`` is kept: beside it, as ``<name>.sha256``."""
+    return path.with_name(path.name + ".sha256")
 
-# Where each wrapper's results lived before it existed (same arguments, so joblib's entry names are the same).
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never a part (a full disk or a
+    kill in the middle leaves the old one)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_checksum(path: Path, final: Path | None = None) -> str:
+    """Hash ``path`` and keep the digest beside ``final`` (default: the file itself): a writer hashes its temporary
+    file, writes the checksum for the final name, then renames the file into place."""
+    digest = sha256_file(path)
+    atomic_write_text(checksum_file(Path(final or path)), digest + "\n")
+    return digest
+
+
+def verified(path: Path, expected: str | None = None) -> bool:
+    """Does ``path`` hold what was written? Against ``expected`` when given (a run's manifest), else against its
+    checksum file; a file with neither (written before checksums existed) gets one now and counts as verified."""
+    path = Path(path)
+    key = _stat_key(path)
+    if key in _verified:
+        return expected is None or _verified[key] == expected
+    digest = sha256_file(path)
+    if expected is None:
+        side = checksum_file(path)
+        try:
+            expected = side.read_text().strip()
+        except FileNotFoundError:
+            expected = digest
+            try:
+                atomic_write_text(side, digest + "\n")
+            except OSError:   # a read-only cache: checked from now on in this process only
+                pass
+    if digest != expected:
+        return False
+    _verified[key] = digest
+    return True
+
+
+_set_aside = itertools.count()
+
+
+def set_aside(path: Path, why: str) -> Path | None:
+    """Move a failed entry (file or folder, with its checksum file) to ``cache_dir()/corrupt/`` and say so in one
+    line. Returns where it went (None when another process moved it first)."""
+    from .data import cache_dir
+    path = Path(path)
+    root = cache_dir()
+    try:
+        name = str(path.resolve().relative_to(root.resolve())).replace(os.sep, "__")
+    except ValueError:
+        name = path.name
+    target = root / "corrupt" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_set_aside)}-{name}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        return None
+    side = checksum_file(path)
+    if side.exists():
+        os.replace(side, target.with_name(target.name + ".sha256"))
+    print(f"cache: {name.replace('__', '/')} {why}; moved to corrupt/{target.name} and computed again",
+          file=sys.stdout, flush=True)
+    return target
+
+
+# --- manifests: the digests of a folder's files (a fine-tuning run) --------------------------------------------------
+
+MANIFEST = "CHECKSUMS.json"
+
+
+def write_manifest(folder: Path) -> None:
+    """The digest of every file under ``folder`` (but the manifest itself), in ``folder/CHECKSUMS.json``."""
+    folder = Path(folder)
+    digests = {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*"))
+               if p.is_file() and p.name != MANIFEST}
+    atomic_write_text(folder / MANIFEST, json.dumps(digests, indent=0, sort_keys=True) + "\n")
+
+
+def check_in_manifest(folder: Path, relative: str) -> None:
+    """Raise ``CorruptCacheEntry`` (naming ``folder``) unless ``folder/relative`` matches the folder's manifest. A
+    folder without one (written before manifests) gets one now."""
+    folder = Path(folder)
+    manifest = folder / MANIFEST
+    try:
+        digests = json.loads(manifest.read_text())
+    except FileNotFoundError:
+        try:
+            write_manifest(folder)
+        except OSError:
+            return
+        digests = json.loads(manifest.read_text())
+    except ValueError:
+        raise CorruptCacheEntry(folder, f"has an unreadable {MANIFEST}") from None
+    path = folder / relative
+    if relative not in digests:
+        raise CorruptCacheEntry(folder, f"has no checksum for {relative}")
+    if not path.is_file():
+        raise CorruptCacheEntry(folder, f"lacks {relative}")
+    if not verified(path, digests[relative]):
+        raise CorruptCacheEntry(folder, f"{relative} fails its checksum")
+
+
+def manifest_files(folder: Path, under: str = "") -> list[str]:
+    """The files the manifest of ``folder`` names (those under ``under``)."""
+    try:
+        digests = json.loads((Path(folder) / MANIFEST).read_text())
+    except (FileNotFoundError, ValueError):
+        return []
+    return sorted(k for k in digests if k.startswith(under))
+
+
+# --- cached function results ---------------------------------------------------------------------------------------
+
+# Where each entry's results lived before it had its own name (same arguments, so the same entry names).
 LEGACY = {"directprobe_v1": "closerlook/experiments/_fit_directprobe",
           "clusters_with_twins_v1": "closerlook/experiments/_clusters_with_twins",
           "probe_v1": "closerlook/probes/_probe_result",
           "probe_torch_v1": "closerlook/probes/_probe_result_torch"}
 
 
-def cached(store: str, func, **kwargs):
-    """``func`` (a wrapper above) cached with joblib under cache_dir()/store. Entries found in its legacy folder
-    (written by an older version, which may still be running) are moved in, so that nothing is computed again."""
-    from joblib import Memory
-    from .data import cache_dir
-    root = cache_dir() / store
-    new = root / "closerlook" / "cachekeys" / func.__name__
-    old = root / LEGACY.get(func.__name__, "-")
-    if old.is_dir():
-        new.mkdir(parents=True, exist_ok=True)
-        for entry in old.iterdir():
-            if entry.is_dir() and not (new / entry.name).exists():
-                try:
-                    entry.rename(new / entry.name)
-                except OSError:   # another process moved it first
-                    pass
-    return Memory(root, verbose=0).cache(func, **kwargs)
+class CachedCall:
+    """``func`` with its results kept under ``cache_dir()/store/closerlook/cachekeys/name/<arguments' hash>/``."""
+
+    def __init__(self, store: str, name: str, func, ignore=()):
+        from .data import cache_dir
+        self.name, self.func, self.ignore = name, func, list(ignore)
+        root = cache_dir() / store
+        self.folder = root / "closerlook" / "cachekeys" / name
+        old = root / LEGACY.get(name, "-")
+        if old.is_dir():   # entries of an older version (which may still be running) are moved in
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for entry in old.iterdir():
+                if entry.is_dir() and not (self.folder / entry.name).exists():
+                    try:
+                        entry.rename(self.folder / entry.name)
+                    except OSError:   # another process moved it first
+                        pass
+
+    def _entry(self, args) -> Path:
+        from joblib import hash as joblib_hash
+        from joblib.func_inspect import filter_args
+        return self.folder / joblib_hash(filter_args(self.func, self.ignore, args, {}))
+
+    def check_call_in_cache(self, *args) -> bool:
+        return (self._entry(args) / "output.pkl").exists()
+
+    def _read(self, entry: Path):
+        """The stored result, or None (after setting a failed entry aside) when there is none to trust."""
+        import joblib
+        output = entry / "output.pkl"
+        if not output.exists():
+            return None
+        why = None
+        try:
+            if verified(output):
+                return (joblib.load(output),)
+            why = "fails its checksum"
+        except FileNotFoundError:
+            return None
+        except Exception as e:   # a file written before checksums that does not unpickle
+            why = f"does not load ({type(e).__name__})"
+        set_aside(entry, why)
+        return None
+
+    def __call__(self, *args):
+        import joblib
+        from filelock import FileLock
+        entry = self._entry(args)
+        if (found := self._read(entry)) is not None:
+            return found[0]
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        # One process computes; another asking for the same entry waits for it instead of doing the work twice.
+        with FileLock(str(entry.parent / f"{entry.name}.lock")):
+            if (found := self._read(entry)) is not None:
+                return found[0]
+            value = self.func(*args)
+            entry.mkdir(parents=True, exist_ok=True)
+            tmp = entry / f"output.pkl.tmp{os.getpid()}"
+            try:
+                joblib.dump(value, tmp)
+                write_checksum(tmp, final=entry / "output.pkl")
+                os.replace(tmp, entry / "output.pkl")
+            finally:
+                tmp.unlink(missing_ok=True)
+        return value
+
+
+def cached(store: str, name: str, func, ignore=()) -> CachedCall:
+    """``func`` cached on disk under ``store`` as entry ``name`` (e.g. "directprobe_v1"): see the module's note."""
+    return CachedCall(store, name, func, ignore)

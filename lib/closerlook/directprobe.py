@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 
 import numpy as np
 from numba import njit
@@ -40,6 +41,13 @@ from tqdm.auto import tqdm
 from . import hulls
 
 
+# Squares of coordinates beyond this overflow float64 (its largest number is about 1.8e308).
+MAX_COORDINATE = 1e150
+# The hull tests resolve about 1e-9 of the coordinates' scale (hulls.TOUCH_RTOL) and the LP a feasibility of 1e-4: a
+# point this many times farther out than the typical one makes them decide from rounding (fit warns).
+MAX_SPREAD = 1e6
+
+
 def _validate(X, y=None, min_labels=2):
     X = np.asarray(X)
     if X.ndim != 2:
@@ -50,6 +58,11 @@ def _validate(X, y=None, min_labels=2):
         raise ValueError(f"X must be numeric, got dtype {X.dtype}")
     if not np.isfinite(X).all():
         raise ValueError("X contains NaN or infinite values")
+    largest = float(np.abs(X).max())
+    if largest > MAX_COORDINATE:
+        raise ValueError(f"X holds a value of {largest:.3g}: squared distances overflow float64 beyond "
+                         f"{MAX_COORDINATE:.0e}; rescale X (DirectProbe's clusters do not change under a uniform "
+                         "scaling, its distances scale with it)")
     if y is None:
         return X.astype(np.float64)
     y = np.asarray(y)
@@ -102,6 +115,17 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         if len(clash):
             raise ValueError(f"{len(clash)} example(s) repeat the coordinates of an example with another label "
                              f"(row {clash[0]}, for one): no clustering can separate them; drop the duplicates")
+
+        # The absolute tolerance of distances near 0 (see `_atol`): the training data's scale.
+        self.scale_ = float(np.linalg.norm(X - X.mean(0), axis=1).max())
+        # A far outlier drags the mean with it; its distance from the coordinates' median stands out.
+        spread = np.linalg.norm(X - np.median(X, axis=0), axis=1)
+        typical = float(np.median(spread))
+        if typical > 0 and spread.max() > MAX_SPREAD * typical:
+            warnings.warn(f"X: row {int(np.argmax(spread))} lies {spread.max() / typical:.1e} times farther out than "
+                          f"the median row; beyond {MAX_SPREAD:.0e} the hull tests decide from rounding errors, so "
+                          "the clusters (and whether X is linear) may be wrong: drop or rescale such rows",
+                          RuntimeWarning, stacklevel=2)
 
         started = time.perf_counter()
         phases = {}
@@ -306,16 +330,33 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self, "labels_")
+        if getattr(self, "_X", None) is None:
+            raise ValueError("this DirectProbe holds no training matrix (a cached fit keeps none): fit it, or get it "
+                             "from closerlook.experiments.directprobe, which gives it back")
         X = _validate(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, the probe was fitted on {self.n_features_in_}")
         return X
 
+    def _atol(self, X) -> float:
+        """The absolute tolerance of a distance between X and the training points. Distances come from squared
+        norms, whose rounding error grows with the squared coordinates, so a distance near 0 is known only to about
+        sqrt(float64 eps) = 1.5e-8 times their scale: ``hulls.DISTANCE_ATOL`` (1e-6) times the larger of the
+        training data's scale (``scale_``: the largest distance of a training row from their mean), the queried
+        rows' distance from that mean, and 1."""
+        center = self._X.mean(0)
+        reach = float(np.sqrt(((X - center) ** 2).sum(1).max())) if len(X) else 0.0
+        scale = max(1.0, getattr(self, "scale_", 0.0), reach)
+        return hulls.DISTANCE_ATOL * scale
+
     def hull_distances(self, X):
-        """(n_samples, n_clusters) distance of each row of X to each cluster's hull (0 inside)."""
+        """(n_samples, n_clusters) distance of each row of X to each cluster's hull: 0 inside, and 0 within the
+        tolerance of the coordinates' scale (``_atol``), where a training row's distance to its own hull lands."""
         X = self._check_X(X)
-        return np.column_stack([hulls.point_hull_distances(self._X[m], X) for m in
-                                tqdm(self._members, desc="DirectProbe: distances to hulls", disable=not self.progress)])
+        atol = self._atol(X)
+        D = np.column_stack([hulls.point_hull_distances(self._X[m], X, atol=atol) for m in
+                             tqdm(self._members, desc="DirectProbe: distances to hulls", disable=not self.progress)])
+        return np.where(D <= atol, 0.0, D)
 
     def predict(self, X):
         """Label of the cluster whose hull is nearest.
@@ -324,40 +365,81 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
         member of a cluster bounds its distance from above, and the hyperplane through the cluster's extreme point
         along the direction to its centroid bounds it from below. A cluster is worked on for a point only while its
         lower bound is below the point's best upper bound so far, and the work stops once it rises above it.
+        Everything is computed in float64 on coordinates centred on each cluster's centroid, and a cluster stays in
+        the running within the tolerance of the coordinates' scale (``_atol``), so a training row is never ruled
+        out of its own cluster by rounding, whatever the dtype and scale of X.
         """
         X = self._check_X(X)
+        atol = self._atol(X)
         n = len(self._members)
         upper, lower = np.empty((len(X), n)), np.empty((len(X), n))
-        sq = (X * X).sum(1)
         for j, m in enumerate(self._members):
             A = self._X[m]
             centroid = A.mean(0)
-            a_sq, a_centroid = (A * A).sum(1), A @ centroid
+            A = A - centroid
+            a_sq = (A * A).sum(1)
             for start in range(0, len(X), 1024):
                 rows = slice(start, start + 1024)
-                PA = X[rows] @ A.T
-                upper[rows, j] = np.sqrt(np.maximum(sq[rows, None] - 2 * PA + a_sq[None, :], 0).min(1))
-                # w = centroid - p: min_a w.a - w.p >= ||w|| x distance when positive
-                w_norm = np.linalg.norm(centroid - X[rows], axis=1)
-                low = (a_centroid[None, :] - PA).min(1) - (X[rows] @ centroid - sq[rows])
-                lower[rows, j] = np.where(w_norm > 0, low / np.maximum(w_norm, 1e-300), 0.0)
+                P = X[rows] - centroid
+                p_sq = (P * P).sum(1)
+                PA = P @ A.T
+                upper[rows, j] = np.sqrt(np.maximum(p_sq[:, None] - 2 * PA + a_sq[None, :], 0).min(1))
+                # w = centroid - p = -P: min over a of w.(a - p) = |P|^2 - max over a of P.a, over ||w||
+                norm = np.sqrt(p_sq)
+                lower[rows, j] = np.where(norm > 0, (p_sq - PA.max(1)) / np.maximum(norm, 1e-300), 0.0)
         best = upper.min(1)
 
         def reach(best):
             # Distances are known to the hulls' tolerance: a cluster within it of the best stays in the running.
-            return best * (1 + hulls.DISTANCE_RTOL) + hulls.DISTANCE_ATOL
+            return best * (1 + hulls.DISTANCE_RTOL) + atol
 
         # Clusters with the lowest bounds first: the best upper bound falls fast and prunes the rest.
         for j in tqdm(np.argsort(np.median(lower, axis=0)), desc="DirectProbe: predict", disable=not self.progress):
             open_ = np.flatnonzero(lower[:, j] <= reach(best))
             if not len(open_):
                 continue
-            up, lo = hulls.point_hull_bounds(self._X[self._members[j]], X[open_], stop_above=reach(best[open_]))
+            up, lo = hulls.point_hull_bounds(self._X[self._members[j]], X[open_], stop_above=reach(best[open_]),
+                                             atol=atol)
             upper[open_, j] = np.minimum(upper[open_, j], up)
             lower[open_, j] = np.maximum(lower[open_, j], lo)
             best[open_] = np.minimum(best[open_], up)
         # A cluster left out, or dropped on the way, has a lower bound above the reach of the best one.
-        return self.cluster_labels_[np.argmin(np.where(lower <= reach(best)[:, None], upper, np.inf), axis=1)]
+        candidate = np.where(lower <= reach(best)[:, None], upper, np.inf)
+        lost = np.flatnonzero(~np.isfinite(candidate).any(1))
+        if len(lost):
+            # The cluster with the best upper bound has a lower bound below it: this is a bug, never a label.
+            raise RuntimeError(f"DirectProbe.predict: no cluster is left for row(s) {lost[:6].tolist()} (their "
+                               f"bounds contradict each other at tolerance {atol:.3g}); please report it")
+        return self.cluster_labels_[np.argmin(candidate, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict`` on X against the labels y."""
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(f"X and y have different lengths: {len(X)} examples, {len(y)} labels"
+                             if y.ndim == 1 else f"y must be 1-D (one label per example), got shape {y.shape}")
+        return super().score(X, y, sample_weight)
+
+    def relabel(self, labels):
+        """The same clusters under other names for the labels: ``labels`` maps each of ``classes_`` to a new label
+        (distinct ones). Clusters are numbered again as ``fit`` numbers them (by label, then first member), so the
+        result is what ``fit`` gives on the renamed labels. Returns self."""
+        check_is_fitted(self, "labels_")
+        new = [labels[c] for c in self.classes_.tolist()]
+        if len(set(new)) != len(new):
+            raise ValueError(f"relabel: two labels get the same name ({new[:6]} ...)")
+        classes = np.unique(np.asarray(new))
+        code = {v: k for k, v in enumerate(classes.tolist())}
+        cluster_codes = [code[labels[l]] for l in self.cluster_labels_.tolist()]
+        order = sorted(range(self.n_clusters_), key=lambda k: (cluster_codes[k], int(self._members[k][0])))
+        self._members = [self._members[k] for k in order]
+        position = np.empty(self.n_clusters_, dtype=np.int64)
+        position[order] = np.arange(self.n_clusters_)
+        self.labels_ = position[self.labels_]
+        self.cluster_labels_ = classes[[cluster_codes[k] for k in order]]
+        self.cluster_distances_ = self.cluster_distances_[np.ix_(order, order)]
+        self.classes_ = classes
+        return self
 
 
 # -----------------------------------------------------------------------------------------------------------------

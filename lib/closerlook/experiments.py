@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .cachekeys import cached, clusters_with_twins_v1, directprobe_v1
+from .cachekeys import CorruptCacheEntry, cached, set_aside
 from .data import TaskData, cache_dir, load_task
 from .directprobe import DirectProbe
 from .finetune import FinetuneConfig, FinetuneRun, finetune
@@ -153,7 +153,23 @@ def finetuned_run(params, label: str, task: str, seed: int | None = None) -> Fin
     with stage("fine-tuning"):
         run = finetune(enc, train, test, finetune_config(params, label, seed), progress=True)
     _runs[key] = run
+    _recipes[run.folder] = (label, task, seed)
     return run
+
+
+_recipes: dict = {}   # a run's folder -> (label, task, seed) of finetuned_run, to make it again
+
+
+def _read_run(params, run: FinetuneRun, read):
+    """``read(run)``; if a file of the run fails its check on the way, the run is set aside, trained again, and
+    read once more (a run's files are checked when first read, not when it is found)."""
+    try:
+        return read(run)
+    except CorruptCacheEntry as e:
+        if run.folder not in _recipes:
+            raise
+        set_aside(run.folder, e.why)
+        return read(finetuned_run(params, *_recipes[run.folder]))
 
 
 def snapshot(params, label: str, task: str, i: int = -1, layer="last", split: str = "train",
@@ -163,7 +179,7 @@ def snapshot(params, label: str, task: str, i: int = -1, layer="last", split: st
     figures comes from here (the run's own float16 snapshots), so a number that appears twice is the same."""
     run = finetuned_run(params, label, task, seed)
     k = run.layers.index(layer_index(encoder(params, label), layer))
-    return run.snapshot(i % len(run.steps), split)[k].astype(np.float32)
+    return _read_run(params, run, lambda r: r.snapshot(i % len(r.steps), split)[k].astype(np.float32))
 
 
 def finetuned(params, label: str, task: str, layer="last", seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -204,6 +220,10 @@ def directprobe(params, X, y) -> DirectProbe:
     them); which ones is in ``dropped_rows_`` and printed, never silent. The returned probe holds the caller's X
     again, so ``predict``, ``score`` and ``hull_distances`` work on it (the cache keeps no copy of X).
     """
+    given = np.asarray(y)
+    if given.dtype.kind == "O" and len({type(v) for v in given.tolist()}) > 1:
+        raise ValueError(f"labels of mixed types ({', '.join(sorted({type(v).__name__ for v in given.tolist()}))}): "
+                         "give labels of one type")
     fit, (X, y, rate) = _directprobe_call(params, X, y)
     with stage("directprobe"):
         dp = fit(X, y, rate)
@@ -213,7 +233,12 @@ def directprobe(params, X, y) -> DirectProbe:
         print(f"DirectProbe: {len(dropped)} row(s) repeat another label's coordinates and are left out "
               f"(rows {dropped.tolist()[:6]}, labels {sorted(set(y[dropped].tolist()))[:6]})")
     dp.dropped_rows_ = dropped
-    dp._X = np.delete(X, dropped, axis=0) if len(dropped) else X
+    # The fit saw X in float32 (the cache key); the same numbers in float64 are what predict measures against.
+    dp._X = np.delete(X, dropped, axis=0).astype(np.float64)
+    if given.dtype.kind != "U":
+        # The cache keys labels as strings; the caller gets the labels it gave (ints stay ints), numbered as a fit
+        # on them numbers them.
+        dp.relabel({str(v): v for v in set(given.tolist())})
     return dp
 
 
@@ -221,7 +246,7 @@ def _directprobe_call(params, X, y):
     """The cached DirectProbe fit and its arguments. Built in one place, so that a fit made ahead in a worker
     (``fit_directprobes_ahead``) and the one read afterwards are the same cache entry."""
     X, y = np.asarray(X, np.float32), np.asarray(y).astype(str)
-    return cached("directprobe", directprobe_v1), (X, y, params["directprobe"]["rate"])
+    return cached("directprobe", "directprobe_v1", _fit_directprobe), (X, y, params["directprobe"]["rate"])
 
 
 def _snapshot_call(params, label: str, task: str, i: int, layer, seed, split: str):
@@ -235,7 +260,7 @@ def _fit_ahead(X, y, rate) -> None:
     # folder. The result lands in the on-disk cache; nothing large travels back. joblib hands a worker arrays over
     # 1 MB as read-only memmaps, and a memmap hashes apart from the same numbers in an ndarray: without the copy,
     # every large fit made here was stored under a key that the sequential read never asks for, and made twice.
-    cached("directprobe", directprobe_v1)(np.array(X), np.array(y), rate)
+    cached("directprobe", "directprobe_v1", _fit_directprobe)(np.array(X), np.array(y), rate)
 
 
 def fit_directprobes_ahead(params, label: str, fits) -> int:
@@ -311,8 +336,8 @@ def _clusters_with_twins(X, y, rate):
 def directprobe_keeping_twins(params, X, y) -> dict:
     """#clusters and linearity as the authors' code gives them with the twins kept (cached on disk)."""
     with stage("directprobe"):
-        return cached("directprobe", clusters_with_twins_v1)(np.asarray(X, np.float32), np.asarray(y).astype(str),
-                                                             params["directprobe"]["rate"])
+        fit = cached("directprobe", "clusters_with_twins_v1", _clusters_with_twins)
+        return fit(np.asarray(X, np.float32), np.asarray(y).astype(str), params["directprobe"]["rate"])
 
 
 def mlp_probe(params, X, y, Xt, yt) -> dict:
@@ -505,7 +530,7 @@ def task_seeds(params, label: str, task: str) -> list[int]:
 
 def embed_with(params, run: FinetuneRun, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
     """Another task's train/test representations from a fine-tuned model's final weights (§4.4)."""
-    enc = run.encoder()
+    enc = _read_run(params, run, lambda r: r.encoder())
     train, test = task_data(params, task)
     layer = layer_index(enc, layer)
     with stage("extraction"):

@@ -19,13 +19,15 @@ import json
 import os
 import shutil
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .cachekeys import CorruptCacheEntry, check_in_manifest, manifest_files, set_aside, write_manifest
 from .data import TaskData, cache_dir, load_task
-from .representations import Encoder, data_fingerprint
+from .representations import Encoder, ModelLoadError, data_fingerprint
 
 # 2: a batch's forward and backward pass go in pieces (pieces_per_batch), which draws other dropout masks than one
 # pass over the whole batch (version 1). The key names the pieces, so a run made one way is never read as the other.
@@ -62,7 +64,12 @@ class FinetuneRun:
         self.folder = Path(folder)
         if not (self.folder / "COMPLETE").exists():
             raise FileNotFoundError(f"{folder} is not a complete fine-tuning run")
-        self.meta = json.loads((self.folder / "meta.json").read_text())
+        # Each file is checked against the run's manifest (CHECKSUMS.json) when it is first read in this process.
+        check_in_manifest(self.folder, "meta.json")
+        try:
+            self.meta = json.loads((self.folder / "meta.json").read_text())
+        except ValueError as e:
+            raise CorruptCacheEntry(self.folder, f"meta.json does not load ({e})") from None
 
     @property
     def steps(self) -> list[int]:
@@ -82,15 +89,25 @@ class FinetuneRun:
 
     def snapshot(self, i: int, split: str = "train") -> np.ndarray:
         """Representations at snapshot i (0 = original model): (len(layers), examples, width), float16."""
-        with np.load(self.folder / "snapshots" / f"{i:03d}.npz") as z:
-            return z[split]
+        name = f"snapshots/{i:03d}.npz"
+        check_in_manifest(self.folder, name)
+        try:
+            with np.load(self.folder / name) as z:
+                return z[split]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+            raise CorruptCacheEntry(self.folder, f"{name} does not load ({type(e).__name__}: {e})") from None
 
     @property
     def model_dir(self) -> Path:
         return self.folder / "model"
 
     def encoder(self, device: str | None = None) -> Encoder:
-        enc = Encoder.load(self.model_dir, device=device)
+        for name in manifest_files(self.folder, "model/"):
+            check_in_manifest(self.folder, name)
+        try:
+            enc = Encoder.load(self.model_dir, device=device)
+        except ModelLoadError as e:
+            raise CorruptCacheEntry(self.folder, f"its final weights do not load ({e})") from None
         enc.name = f"{self.meta['model']['name']}+ft-{self.meta['task']}"
         return enc
 
@@ -150,6 +167,19 @@ def _adopt_version_1(root: Path, encoder, train, test, config, pieces: int, fina
             pass
 
 
+def _cached_run(final: Path) -> FinetuneRun | None:
+    """The finished run in `final`, or None; a run whose record fails its check is set aside (and trained again)."""
+    if not (final / "COMPLETE").exists():
+        return None
+    try:
+        return FinetuneRun(final)
+    except FileNotFoundError:       # another process set it aside meanwhile
+        return None
+    except CorruptCacheEntry as e:
+        set_aside(final, e.why)
+        return None
+
+
 def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: FinetuneConfig = FinetuneConfig(),
              cache: bool = True, progress: bool = True) -> FinetuneRun:
     """Fine-tune a copy of `encoder` on `train`; returns the (possibly cached) run. `encoder` itself is untouched.
@@ -167,13 +197,13 @@ def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: Finetune
     root = cache_dir() / "finetune"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{train.task}-{key}"
-    if cache and (final / "COMPLETE").exists():
-        return FinetuneRun(final)
+    if cache and (run := _cached_run(final)) is not None:
+        return run
     with FileLock(str(root / f"{train.task}-{key}.lock")):
         if cache:
             _adopt_version_1(root, encoder, train, test, config, pieces, final)
-        if cache and (final / "COMPLETE").exists():      # another process finished it (or adopted it) meanwhile
-            return FinetuneRun(final)
+        if cache and (run := _cached_run(final)) is not None:   # another process finished it (or adopted it)
+            return run
         for stale in root.glob(f"{train.task}-{key}.tmp*"):
             shutil.rmtree(stale, ignore_errors=True)
         tmp = root / f"{train.task}-{key}.tmp{os.getpid()}"
@@ -345,6 +375,7 @@ def _save(state: _State, meta: dict, tmp: Path, final: Path) -> None:
     state.work.model.save_pretrained(tmp / "model", safe_serialization=True)
     state.work.tokenizer.save_pretrained(tmp / "model")
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    write_manifest(tmp)          # the digest of every file, checked when each is read
     (tmp / "COMPLETE").write_text("ok\n")
     if final.exists():
         shutil.rmtree(final)

@@ -794,10 +794,11 @@ def hull_distance(A: np.ndarray, B: np.ndarray, rtol: float = DISTANCE_RTOL) -> 
 
 def point_hull_bounds(A: np.ndarray, P: np.ndarray, stop_above: np.ndarray | None = None,
                       rtol: float = DISTANCE_RTOL, mdm_steps: int = 5_000, max_iter: int = 50_000_000,
-                      block: int = 256):
-    """(upper, lower) bounds of the distance of every row of P to conv(A); they agree to `rtol` (or
-    DISTANCE_ATOL), except for rows whose lower bound passed `stop_above` (that row's threshold: a nearer hull is
-    known), where the work stopped.
+                      block: int = 256, atol: float = DISTANCE_ATOL):
+    """(upper, lower) bounds of the distance of every row of P to conv(A); they agree to `rtol` (or `atol`),
+    except for rows whose lower bound passed `stop_above` (that row's threshold: a nearer hull is known), where the
+    work stopped. A distance near 0 comes from squared norms, so it is known only to about sqrt(eps) x the
+    coordinates' scale: `atol` should grow with that scale (``DirectProbe`` passes one that does).
 
     MDM on A's Gram matrix for up to `mdm_steps` steps per point, then the exact finish (Wolfe's method) of
     `nearest_points` (points inside or just outside the hull are where MDM crawls), then MDM again if need be.
@@ -814,23 +815,24 @@ def point_hull_bounds(A: np.ndarray, P: np.ndarray, stop_above: np.ndarray | Non
         Pb = P[rows]
         alpha = np.empty((len(Pb), len(A)))
         PA, pp = np.ascontiguousarray(Pb @ A.T), (Pb * Pb).sum(1)
-        _point_to_hull(K, PA, pp, stop_above[rows], rtol, DISTANCE_ATOL, mdm_steps, upper[rows], lower[rows], alpha)
+        _point_to_hull(K, PA, pp, stop_above[rows], rtol, atol, mdm_steps, upper[rows], lower[rows], alpha)
         for q in range(len(Pb)):
             i = start + q
-            if lower[i] > stop_above[i] or _converged(upper[i], lower[i], rtol, DISTANCE_ATOL):
+            if lower[i] > stop_above[i] or _converged(upper[i], lower[i], rtol, atol):
                 continue
             S = np.vstack([A, Pb[q]])
             weights = np.r_[alpha[q], 1.0]
-            up, lo = _finish(S, len(A), weights, rtol, DISTANCE_ATOL)
-            if not _converged(up, lo, rtol, DISTANCE_ATOL) and lo <= stop_above[i]:
+            up, lo = _finish(S, len(A), weights, rtol, atol)
+            if not _converged(up, lo, rtol, atol) and lo <= stop_above[i]:
                 Kq = np.block([[K, PA[q][:, None]], [PA[q][None, :], pp[q]]])   # A's Gram matrix, bordered by p
-                _mdm(Kq, len(A), weights, rtol, DISTANCE_ATOL, max_iter)
+                _mdm(Kq, len(A), weights, rtol, atol, max_iter)
                 again = _bounds(S, len(A), weights)
                 up, lo = min(up, again[0]), max(lo, again[1])
             upper[i], lower[i] = up, max(lo, lower[i])
     return upper, lower
 
 
-def point_hull_distances(A: np.ndarray, P: np.ndarray, rtol: float = DISTANCE_RTOL) -> np.ndarray:
-    """Distance of every row of P to conv(A) (0 inside), to `rtol` (or DISTANCE_ATOL)."""
-    return point_hull_bounds(A, P, rtol=rtol)[0]
+def point_hull_distances(A: np.ndarray, P: np.ndarray, rtol: float = DISTANCE_RTOL,
+                         atol: float = DISTANCE_ATOL) -> np.ndarray:
+    """Distance of every row of P to conv(A) (0 inside), to `rtol` (or `atol`)."""
+    return point_hull_bounds(A, P, rtol=rtol, atol=atol)[0]

@@ -25,7 +25,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .cachekeys import cached, probe_torch_v1, probe_v1
+from .cachekeys import cached
 
 PAPER_HIDDEN_SIZES = [(a, b) for a in (32, 64, 128, 256) for b in (32, 64, 128, 256)]
 PAPER_ALPHAS = [10.0 ** k for k in range(-7, 1)]
@@ -50,6 +50,19 @@ def _check_xy(X, y, name="X", min_labels=2):
     if len(np.unique(y)) < min_labels:
         raise ValueError(f"y has {len(np.unique(y))} distinct label(s); a probe needs at least {min_labels}")
     return X, y
+
+
+def _check_labels(y, y_test, names=("y", "y_test")):
+    """Test labels a probe trained on y can match: of the same kind (text or numbers) and sharing at least one
+    label. Else every prediction is wrong and the accuracy 0 says nothing about the representation."""
+    text = [np.asarray(v).dtype.kind in "USO" for v in (y, y_test)]
+    if text[0] != text[1]:
+        kinds = ["text" if t else "numbers" for t in text]
+        raise ValueError(f"{names[0]} holds {kinds[0]} and {names[1]} {kinds[1]}: no prediction could match; give "
+                         "both the same kind of labels")
+    if not np.isin(np.asarray(y_test), np.asarray(y)).any():
+        raise ValueError(f"none of the labels of {names[1]} is among those of {names[0]} "
+                         f"(e.g. {np.asarray(y_test)[:3].tolist()} vs {np.unique(y)[:3].tolist()})")
 
 
 def _fit_one(X, y, hidden, alpha, seed, max_iter):
@@ -213,6 +226,7 @@ class MLPProbe(ClassifierMixin, BaseEstimator):
         if self.backend not in ("sklearn", "torch"):
             raise ValueError(f"backend must be 'sklearn' or 'torch', got {self.backend!r}")
         self.classes_ = np.unique(y)
+        self.n_features_in_ = X.shape[1]
         grid = list(itertools.product([tuple(h) for h in self.hidden_sizes], self.alphas))
         if len(grid) > 1:
             X_fit, X_dev, y_fit, y_dev = train_test_split(X, y, test_size=self.validation_fraction,
@@ -231,13 +245,22 @@ class MLPProbe(ClassifierMixin, BaseEstimator):
     def seed_scores(self, X, y) -> np.ndarray:
         """Accuracy of each seed's probe."""
         check_is_fitted(self, "predict_seeds_")
-        X, y = np.asarray(X), np.asarray(y)
+        X, y = self._check_query(X), np.asarray(y)
+        if len(y) != len(X):
+            raise ValueError(f"X and its labels have different lengths: {len(X)} examples, {len(y)} labels")
+        _check_labels(self.classes_, y, ("the training labels", "y"))
         return np.array([float(np.mean(f(X) == y)) for f in self.predict_seeds_])
+
+    def _check_query(self, X):
+        X = _check_matrix(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, the probe was fitted on {self.n_features_in_}")
+        return X
 
     def predict(self, X):
         """The first seed's predictions (each seed is a full probe; scores are reported per seed)."""
         check_is_fitted(self, "predict_seeds_")
-        return self.predict_seeds_[0](np.asarray(X))
+        return self.predict_seeds_[0](self._check_query(X))
 
 
 def _probe_result(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction, n_jobs):
@@ -270,14 +293,15 @@ def probe_accuracy(X, y, X_test, y_test, hidden_sizes=PAPER_HIDDEN_SIZES, alphas
     X_test, y_test = _check_xy(X_test, y_test, "X_test", min_labels=1)
     if X_test.shape[1] != X.shape[1]:
         raise ValueError(f"X_test has {X_test.shape[1]} features, X has {X.shape[1]}")
+    _check_labels(y, y_test)
     _check_grid(hidden_sizes, alphas, seeds, max_iter)
     args = (X, y, X_test, y_test, [tuple(h) for h in hidden_sizes], list(alphas), list(seeds), max_iter,
             validation_fraction)
     if backend == "torch":
-        fit = _probe_result_torch if not cache else cached("probes", probe_torch_v1)
+        fit = _probe_result_torch if not cache else cached("probes", "probe_torch_v1", _probe_result_torch)
         return fit(*args)
     if backend != "sklearn":
         raise ValueError(f"backend must be 'sklearn' or 'torch', got {backend!r}")
     if not cache:
         return _probe_result(*args, n_jobs)
-    return cached("probes", probe_v1, ignore=["n_jobs"])(*args, n_jobs)
+    return cached("probes", "probe_v1", _probe_result, ignore=["n_jobs"])(*args, n_jobs)

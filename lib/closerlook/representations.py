@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cachekeys import CorruptCacheEntry, set_aside, verified, write_checksum
 from .data import TaskData, cache_dir
 
 # The paper's BERT family (Turc et al., 2019), Table 1.
@@ -39,6 +40,17 @@ class ModelLoadError(Exception):
 def default_device() -> str:
     import torch
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_device(device: str) -> str:
+    """`device` if this machine's torch can run on it, else one line saying why not."""
+    import torch
+    kind = str(device).split(":")[0]
+    if kind == "cuda" and not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+        raise ModelLoadError(f"device {device!r}: torch {torch.__version__} here is {build} and sees no GPU; use "
+                             "--device cpu (or leave it out: a GPU is used when there is one)")
+    return device
 
 
 def resolve_model(name: str | os.PathLike) -> str:
@@ -66,7 +78,7 @@ class Encoder:
     def __init__(self, name: str, tokenizer, model, device: str | None = None):
         self.name = name
         self.tokenizer = tokenizer
-        self.model = model.to(device or default_device()).eval()
+        self.model = model.to(check_device(device or default_device())).eval()
         self._fingerprint = None
 
     @classmethod
@@ -282,18 +294,37 @@ def represent(encoder: Encoder, data: TaskData, layers=None, batch_size: int = 3
     folder = cache_dir() / "representations"
     path = folder / f"{data.task}-{data.split}-{key}.npy"
     stored = list(range(encoder.n_layers + 1)) if wanted is None else wanted
-    if not path.exists():
-        from filelock import FileLock
-        folder.mkdir(parents=True, exist_ok=True)
-        # One process computes; another asking for the same array waits for it instead of doing the work twice.
-        with FileLock(str(path.with_suffix(".lock"))):
-            if not path.exists():
-                full = encoder.embed(data, stored, batch_size, progress)
-                tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-                np.save(tmp, full)
-                os.replace(tmp, path)  # atomic: an interrupted write never looks complete
-    cached = np.load(path, mmap_mode="r")
-    return np.ascontiguousarray(cached[[stored.index(l) for l in layers]])
+    for _ in range(2):      # a stored array that fails its check is set aside and computed once more
+        if not path.exists():
+            from filelock import FileLock
+            folder.mkdir(parents=True, exist_ok=True)
+            # One process computes; another asking for the same array waits for it instead of doing the work twice.
+            with FileLock(str(path.with_suffix(".lock"))):
+                if not path.exists():
+                    full = encoder.embed(data, stored, batch_size, progress)
+                    tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+                    try:
+                        np.save(tmp, full)
+                        write_checksum(tmp, final=path)
+                        os.replace(tmp, path)  # atomic: an interrupted write never looks complete
+                    finally:
+                        tmp.unlink(missing_ok=True)
+        try:
+            if not verified(path):
+                raise CorruptCacheEntry(path, "fails its checksum")
+            cached = np.load(path, mmap_mode="r")
+            if cached.shape[:2] != (len(stored), len(data.targets)):
+                raise CorruptCacheEntry(path, f"holds shape {cached.shape}, not ({len(stored)}, {len(data.targets)}, "
+                                              "width)")
+            return np.ascontiguousarray(cached[[stored.index(l) for l in layers]])
+        except FileNotFoundError:
+            continue                  # another process set it aside meanwhile
+        except CorruptCacheEntry as e:
+            set_aside(path, e.why)
+        except (ValueError, OSError) as e:   # written before checksums, and does not load
+            set_aside(path, f"does not load ({e})")
+    raise CorruptCacheEntry(path, "failed its check twice in a row: is the disk failing?")
+
 
 def main(argv=None) -> int:
     """``python -m closerlook.representations``: extract (and cache) every task's representations."""
