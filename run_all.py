@@ -116,8 +116,11 @@ def up_to_date(name: str, inputs: str, out: Path) -> bool:
     stamp = _stamp(name, out)
     if name.removesuffix("_solutions") == "06_reproduction" or not stamp.exists():
         return False
-    record = json.loads(stamp.read_text())
-    if record.get("inputs") != inputs or not record.get("outputs"):
+    try:
+        record = json.loads(stamp.read_text())
+    except (OSError, ValueError):      # a stamp cut short (a full disk, a kill): not up to date, executed again
+        return False
+    if not isinstance(record, dict) or record.get("inputs") != inputs or not record.get("outputs"):
         return False
     return all((REPO / f).exists() and _sha(REPO / f) == sha for f, sha in record["outputs"].items())
 
@@ -152,9 +155,11 @@ def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile
     if status == "ok":
         from closerlook.companion import publish_notebooks
         publish_notebooks(out)            # the stored form of the notebook, which the record then describes
+        from closerlook.cachekeys import atomic_write_text
         stamp = _stamp(name, out)
         stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(json.dumps({"inputs": inputs, "outputs": _outputs(name, out, figures, since)}, indent=1))
+        atomic_write_text(stamp, json.dumps({"inputs": inputs, "outputs": _outputs(name, out, figures, since)},
+                                            indent=1))
     return _result(name, status, error, time.perf_counter() - started, out)
 
 
@@ -177,6 +182,21 @@ def print_ledger(results_root: Path, profiles: list[str]) -> None:
         print(text_ledger(found, {p: load_profile(results_root / p / "numbers") for p in found}))
 
 
+def cache_problem() -> str | None:
+    """Why the cache folder cannot be used (every expensive block is written there), or None."""
+    import tempfile
+    from closerlook.data import cache_dir
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        return (f"the cache folder {folder} is not writable ({e.strerror or e}): every expensive block is kept "
+                "there; set CLOSERLOOK_CACHE_DIR to a folder you can write")
+    return None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--params", default="default",
@@ -195,13 +215,8 @@ def main(argv=None) -> int:
                     help="compare two runs (results/<profile> folders): provenance and the key numbers that moved")
     args = ap.parse_args(argv)
     if args.compare:
-        from closerlook.provenance import compare
-        missing = [r for r in args.compare if not (Path(r) / "numbers").is_dir()]
-        if missing:
-            print(f"error: not a run folder (no numbers/ inside): {', '.join(missing)}", file=sys.stderr)
-            return 2
-        print(compare(*args.compare))
-        return 0
+        from closerlook import provenance
+        return provenance.main(list(args.compare))
 
     from closerlook.params import ParamsError, load_params, resolve_profile
     try:
@@ -209,6 +224,10 @@ def main(argv=None) -> int:
         profile = load_params(params_path)["name"]
     except ParamsError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    problem = cache_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     names = available(solutions=not args.no_solutions)
     if args.only:

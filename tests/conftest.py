@@ -51,8 +51,7 @@ SOLUTIONS = [f"{name}_solutions" for name in NOTEBOOKS]   # the exercises' solut
 
 def run_all(params, out: Path, cache: Path, only=None):
     """run_all.py into out/results/<profile> and out/figures; returns the process and the recorded numbers."""
-    import yaml as _yaml
-    profile = _yaml.safe_load(Path(params).read_text())["name"]
+    profile = Path(params).stem     # a profile's file names it (closerlook.params.profile_name)
     numbers = out / "results" / profile
     env = dict(os.environ, CLOSERLOOK_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1")
     cmd = [sys.executable, str(REPO / "run_all.py"), "--params", str(params), "--out", str(numbers),

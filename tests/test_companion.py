@@ -63,6 +63,21 @@ def test_a_failed_cell_is_flagged_on_its_page():
     assert 'id="closerlook-failed"' in html and "cell 3 raised ZeroDivisionError" in html
 
 
+def test_a_killed_execution_is_flagged_on_its_page():
+    """A run killed during a chapter leaves no error output, only cells that never ran: the page said nothing."""
+    from closerlook.companion import failed_cell, render_chapter
+    ran = lambda k: {"cell_type": "code", "id": f"c{k}", "execution_count": k, "metadata": {}, "source": "x = 1",
+                     "outputs": []}
+    never = lambda k: dict(ran(k), execution_count=None)
+    blank = dict(never(9), source="")                      # an empty cell never counts
+    nb = {"cells": [ran(1), ran(2), ran(3), never(4), never(5), blank], "metadata": {}, "nbformat": 4,
+          "nbformat_minor": 5}
+    html = render_chapter(nb, "02_linearity", "smoke", ["02_linearity"])
+    assert 'id="closerlook-failed"' in html and "3 of 5 code cells ran" in html
+    nb["cells"] = [ran(1), ran(2), blank]
+    assert failed_cell(nb) is None
+
+
 def render(page: Path) -> str:
     """The page's DOM after a headless Chromium loaded it (images included, scripts run)."""
     proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",

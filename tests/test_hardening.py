@@ -106,6 +106,12 @@ def test_two_processes_compute_representations_once(tiny_bert, tmp_path):
     (["closerlook.finetune", "--task", "pos", "--model", "./no/such/model"], "no such folder ./no/such/model"),
     (["closerlook.representations", "--tasks", "ner"], "invalid choice: 'ner'"),
     (["closerlook.representations", "--tasks", "pos", "--model", "/no/such/model"], "no such folder /no/such/model"),
+    # before: a traceback from torch ("Torch not compiled with CUDA enabled")
+    pytest.param(["closerlook.representations", "--tasks", "pos", "--device", "cuda"], "sees no GPU; use --device cpu",
+                 marks=pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")),
+    # before: exit 0 and every value "None -> None"
+    (["closerlook.provenance", "/no/such/run", "/no/other/run"], "not a run folder (no numbers/ inside)"),
+    (["closerlook.provenance", "--record-golden", "/no/such/run", "golden.json"], "not a run folder"),
 ])
 def test_command_lines_end_a_known_failure_with_one_line(args, message, tmp_path):
     proc = _cli(args, tmp_path / "cache", timeout=120)
@@ -123,6 +129,56 @@ def test_corrupt_data_file_is_one_line_before_the_model_loads(tmp_path):
                            "--model", "bert-tiny"], capture_output=True, text=True, env=_env(tmp_path / "c"), timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "sha256 mismatch" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreadable_data_mirror_is_one_line(tmp_path, monkeypatch, capsys):
+    """Before: python -m closerlook.data ended in a traceback when a mirror file could not be read (permissions;
+    the tests run as root, who reads every file, so the read is made to fail)."""
+    from closerlook import data
+    path = MIRROR / "ud-english-pud" / "en_pud-ud-test.conllu"
+
+    def unreadable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(data, "summary", unreadable)
+    with pytest.raises(SystemExit) as e:
+        data.main([])
+    assert str(e.value) == f"error: cannot read {path}: Permission denied"
+
+
+def test_a_cache_folder_that_cannot_be_written_is_one_line(tmp_path):
+    """Before: a traceback after the first notebook."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--params", "smoke", "--only",
+                           "00_directprobe_primer", "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                          env=_env(blocker / "cache"), timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [
+        f"error: the cache folder {blocker / 'cache'} is not writable (Not a directory): every expensive block is "
+        "kept there; set CLOSERLOOK_CACHE_DIR to a folder you can write"]
+
+
+def test_a_stamp_cut_short_means_not_up_to_date(tmp_path, monkeypatch):
+    """Before: a 0-byte stamp (a full disk while it was written) crashed every later run until --force."""
+    sys.path.insert(0, str(REPO))
+    import run_all
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path / "cache"))
+    stamp = run_all._stamp("01_divergence", tmp_path / "out")
+    stamp.parent.mkdir(parents=True)
+    for text in ("", "{", "[]", '{"inputs": 1'):
+        stamp.write_text(text)
+        assert run_all.up_to_date("01_divergence", "digest", tmp_path / "out") is False
+
+
+def test_a_copied_profile_writes_under_its_own_name(tmp_path):
+    """Before: a copy of default.yaml still named default wrote over the committed results/default."""
+    mine = tmp_path / "mine.yaml"
+    mine.write_text((REPO / "params" / "smoke.yaml").read_text())
+    proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--params", str(mine), "--only",
+                           "00_directprobe_primer"], capture_output=True, text=True, env=_env(tmp_path / "c"),
+                          timeout=120)
+    assert proc.returncode == 2
+    assert "'name' = 'smoke', but the file is mine.yaml" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_help_describes_every_option_with_its_default():

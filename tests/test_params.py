@@ -22,6 +22,7 @@ def test_paper_profile_is_the_paper_setting():
 
 def _write(tmp_path, change):
     p = yaml.safe_load((PARAMS_DIR / "smoke.yaml").read_text())
+    p.pop("name")    # the file's name names the profile
     change(p)
     path = tmp_path / "profile.yaml"
     path.write_text(yaml.safe_dump(p))
@@ -68,8 +69,9 @@ def test_missing_profile():
 
 def test_float_written_as_yaml_reads_it(tmp_path):
     """YAML 1.1 reads 3e-4 (no dot) as a string; a user will type it."""
-    path = tmp_path / "p.yaml"
-    path.write_text((PARAMS_DIR / "smoke.yaml").read_text().replace("lr: 3.0e-4", "lr: 3e-4"))
+    path = tmp_path / "quick.yaml"
+    path.write_text((PARAMS_DIR / "smoke.yaml").read_text().replace("lr: 3.0e-4", "lr: 3e-4")
+                    .replace("name: smoke", "name: quick"))
     assert "lr: 3e-4" in path.read_text()
     assert load_params(path)["finetune"]["lr"] == 3e-4
 
@@ -81,3 +83,50 @@ def test_profile_by_name_or_file():
         load_params("smok")
     with pytest.raises(ParamsError, match="no such profile file"):
         load_params("nowhere/profile.yaml")
+
+
+@pytest.mark.parametrize("section, key", [("finetune", "lr"), ("directprobe", "rate"), ("finetune", "snapshots"),
+                                          ("probe", "max_iter"), ("directprobe", "dynamics_layers")])
+def test_a_key_the_code_reads_is_required(tmp_path, section, key):
+    """A profile without one loaded, and the chapter failed with a KeyError minutes later."""
+    path = _write(tmp_path, lambda p: p[section].pop(key))
+    with pytest.raises(ParamsError, match=rf"missing key\(s\) {section}.{key}"):
+        load_params(path)
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "inf"])
+def test_numbers_are_finite(tmp_path, value):
+    """lr: .inf was accepted, and a NaN run was cached as complete."""
+    path = _write(tmp_path, lambda p: None)
+    path.write_text(path.read_text().replace("lr: 0.0003", f"lr: {value}"))
+    assert f"lr: {value}" in path.read_text()
+    with pytest.raises(ParamsError, match=r"'finetune.lr' = .*: a finite number"):
+        load_params(path)
+
+
+def test_a_key_given_twice_is_an_error(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text((PARAMS_DIR / "smoke.yaml").read_text().replace("name: smoke", "name: twice")
+                    + "probe:\n  max_iter: 5\n")
+    with pytest.raises(ParamsError, match=r"key 'probe' appears twice \(lines 10 and 26\)"):
+        load_params(path)
+
+
+def test_the_file_names_the_profile(tmp_path):
+    """A copy of a profile still named after the original would write over the original's results."""
+    copy = tmp_path / "mine.yaml"
+    copy.write_text((PARAMS_DIR / "default.yaml").read_text())
+    with pytest.raises(ParamsError, match=r"'name' = 'default', but the file is mine.yaml.*set name: mine"):
+        load_params(copy)
+    copy.write_text(copy.read_text().replace("name: default", "name: mine"))
+    assert load_params(copy)["name"] == "mine"
+    copy.write_text("\n".join(l for l in copy.read_text().splitlines() if not l.startswith("name:")))
+    assert load_params(copy)["name"] == "mine"          # no name: the file's
+    outside = tmp_path / "default.yaml"                  # the name of a profile in params/, elsewhere
+    outside.write_text((PARAMS_DIR / "default.yaml").read_text())
+    with pytest.raises(ParamsError, match=r"a profile named 'default' is in params/ already"):
+        load_params(outside)
+    odd = tmp_path / "-x.yaml"
+    odd.write_text(copy.read_text())
+    with pytest.raises(ParamsError, match=r"use letters, digits"):
+        load_params(odd)

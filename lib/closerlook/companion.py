@@ -104,11 +104,21 @@ def _relink(text: str, executed_from: Path, stored_in: Path) -> str:
 
 
 def failed_cell(nb: dict) -> dict | None:
-    """The first cell whose output is an error: {"cell": execution count, "error": "Name: value"}, or None."""
-    for cell in nb["cells"]:
+    """Why a notebook did not run to the end, or None: the first cell whose output is an error ({"cell": execution
+    count, "error": "Name: value", "message": ...}), else the first code cell that never ran (an execution that was
+    killed or interrupted leaves its later cells without an execution count)."""
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c.get("source", "")).strip()]
+    for cell in code:
         for out in cell.get("outputs", []):
             if out["output_type"] == "error":
-                return {"cell": cell.get("execution_count"), "error": f"{out['ename']}: {out['evalue']}"}
+                error = f"{out['ename']}: {out['evalue']}"
+                return {"cell": cell.get("execution_count"), "error": error,
+                        "message": f"cell {cell.get('execution_count')} raised {error}"}
+    ran = sum(c.get("execution_count") is not None for c in code)
+    if ran < len(code):
+        first = next(i for i, c in enumerate(code) if c.get("execution_count") is None) + 1
+        return {"cell": first, "error": f"stopped before code cell {first}",
+                "message": f"the execution stopped before code cell {first}: {ran} of {len(code)} code cells ran"}
     return None
 
 
@@ -169,8 +179,8 @@ def render_chapter(nb: dict, name: str, profile: str, chapters: list[str]) -> st
            f'<button onclick="closerlookToggle(this)">show code</button></div>')
     failed = failed_cell(nb)
     if failed:
-        bar += (f'<div class="closerlook-failed" id="closerlook-failed">This chapter did not run to the end: cell '
-                f'{failed["cell"]} raised {html.escape(failed["error"])}. What follows it is missing.</div>')
+        bar += (f'<div class="closerlook-failed" id="closerlook-failed">This chapter did not run to the end: '
+                f'{html.escape(failed["message"])}. What follows it is missing.</div>')
     body = head + _ASSETS + "</head>" + rest
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, body, count=1)
 
@@ -198,7 +208,7 @@ def render_index(profile: str, chapters: dict[str, dict | None], ledger_rows: li
         gallery.append(f'<figure><a href="{src}"><img src="{src}" alt="{png.stem}"></a>'
                        f"<figcaption>{label}: {html.escape(png.stem)}</figcaption></figure>")
     def status(failed):
-        return (f' <span class="fails">did not run to the end (cell {failed["cell"]}: {html.escape(failed["error"])})</span>'
+        return (f' <span class="fails">did not run to the end ({html.escape(failed["message"])})</span>'
                 if failed else "")
     toc = []
     for name, failed in chapters.items():

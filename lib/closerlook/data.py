@@ -513,6 +513,8 @@ def main(argv=None):
         s = summary(args.data_dir)
     except DataError as e:
         raise SystemExit(f"error: {e}")
+    except OSError as e:         # a mirror file that cannot be read (permissions, a folder in its place, ...)
+        raise SystemExit(f"error: cannot read {e.filename or 'a data file'}: {e.strerror or e}")
     if args.json:
         print(json.dumps(s))
         return

@@ -5,6 +5,8 @@ file, so a typo never silently falls back to a default.
 """
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import yaml
@@ -91,9 +93,11 @@ def _check(value, schema, where: str, path: str):
         return float(value)
     if float in types and isinstance(value, str):
         try:
-            return float(value)
+            value = float(value)
         except ValueError:
             pass
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParamsError(f"{path}: '{where}' = {value!r}: a finite number")
     if isinstance(value, bool) and bool not in types or not isinstance(value, types):
         names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
         raise ParamsError(f"{path}: '{where}' must be {names}, got {value!r} ({type(value).__name__})")
@@ -169,6 +173,52 @@ def _ranges(params: dict, path: str) -> None:
 
 
 REQUIRED = ["models", "tasks", "dynamics_model", "probe", "finetune", "directprobe"]
+# Keys the code reads without a default: a profile that lacks one would load and then fail half way through a run.
+REQUIRED_INSIDE = {"probe": ["hidden_sizes", "alphas", "seeds", "max_iter"],
+                   "finetune": ["lr", "warmup", "batch_size", "epochs", "snapshots", "seed"],
+                   "directprobe": ["rate", "dynamics_layers"]}
+# A profile's results go to results/<name>/ and figures/<name>/: a name is one plain folder name.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                 lambda loader, node: dict(loader.construct_mapping(node)))
+
+
+def profile_name(path: Path, params: dict) -> str:
+    """The profile's name, which names its output folders: the file's own name (``mine.yaml`` -> ``mine``).
+
+    A ``name:`` in the file must say the same. A copied profile keeps the name of the file it was copied from, and
+    if that name chose the folder, the copy's run would overwrite the original's results (``results/default`` is
+    committed). A file outside params/ may not take the name of one inside it, for the same reason."""
+    name = path.stem
+    if not NAME.fullmatch(name):
+        raise ParamsError(f"{path}: the file's name {name!r} names the profile's output folders (results/{name}/): "
+                          "use letters, digits, '-', '_' and '.'")
+    given = params.get("name", name)
+    if given != name:
+        raise ParamsError(f"{path}: 'name' = {given!r}, but the file is {path.name}: a profile's results go to "
+                          f"results/<file name>/, so set name: {name} (or remove the key), or rename the file")
+    own = PARAMS_DIR / path.name
+    if own.is_file() and own.resolve() != path.resolve():
+        raise ParamsError(f"{path}: a profile named {name!r} is in params/ already ({own}); its results would be "
+                          f"overwritten: give this file another name")
+    return name
 
 
 def resolve_profile(path: str | Path = "default") -> Path:
@@ -189,15 +239,19 @@ def load_params(path: str | Path = "default") -> dict:
     """Load and validate a profile: a path, or a name under params/ ("default", "full", "paper", "smoke")."""
     path = resolve_profile(path)
     try:
-        params = yaml.safe_load(path.read_text())
+        params = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML: {e}") from None
+    except OSError as e:
+        raise ParamsError(f"{path}: cannot be read ({e.strerror or e})") from None
     if not isinstance(params, dict):
         raise ParamsError(f"{path}: a profile is a mapping of keys to values")
     params = _check(params, SCHEMA, "", str(path))
     missing = [k for k in REQUIRED if k not in params]
+    missing += [f"{section}.{k}" for section, keys in REQUIRED_INSIDE.items() if section in params
+                for k in keys if k not in params[section]]
     if missing:
-        raise ParamsError(f"{path}: missing key(s) {', '.join(missing)}")
+        raise ParamsError(f"{path}: missing key(s) {', '.join(missing)} (params/default.yaml has each, explained)")
     if params["dynamics_model"] not in params["models"]:
         raise ParamsError(f"{path}: 'dynamics_model' = {params['dynamics_model']!r}: one of the 'models' labels "
                           f"({', '.join(params['models'])})")
@@ -207,5 +261,6 @@ def load_params(path: str | Path = "default") -> dict:
     if "default" not in params["finetune"].get("epochs", {}):
         raise ParamsError(f"{path}: 'finetune.epochs' needs a 'default' entry")
     _ranges(params, str(path))
+    params["name"] = profile_name(path, params)
     params["_file"] = str(path)
     return params

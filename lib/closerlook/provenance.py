@@ -40,6 +40,13 @@ def code_dirty(repo: Path = REPO) -> bool | None:
     return None if status is None else bool(status)
 
 
+def cpu_kind() -> str:
+    """The CPU model as a file name ("amd-epyc", "intel-r-xeon-r-processor"): the golden records are kept per CPU
+    model, since its vector units choose the BLAS kernels, whose rounding moves the probes' accuracies."""
+    import re
+    return re.sub(r"[^a-z0-9]+", "-", (_cpu_model() or "unknown").lower()).strip("-")
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -188,8 +195,16 @@ def _marker_holds(marker: str) -> bool:
         return True
 
 
+def _not_runs(folders) -> list[str]:
+    return [str(r) for r in folders if not (Path(r) / "numbers").is_dir()]
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    runs = argv[1:2] if argv[:1] == ["--record-golden"] else argv if len(argv) == 2 else []
+    if _not_runs(runs):
+        print(f"error: not a run folder (no numbers/ inside): {', '.join(_not_runs(runs))}", file=sys.stderr)
+        return 2
     if len(argv) == 3 and argv[0] == "--record-golden":
         numbers = key_numbers(Path(argv[1]))
         Path(argv[2]).parent.mkdir(parents=True, exist_ok=True)
