@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent
@@ -140,13 +141,15 @@ def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile
     since = time.time() - 1
     started = time.perf_counter()
     status, error = "ok", None
+    log = _stamp(name, out).with_suffix(".kernel.log")
     try:
-        pm.execute_notebook(str(ipynb), str(out / "notebooks" / f"{name}.ipynb"), parameters=parameters,
-                            kernel_name="python3", cwd=str(REPO / "notebooks"), progress_bar=False)
+        with stderr_to(log):
+            pm.execute_notebook(str(ipynb), str(out / "notebooks" / f"{name}.ipynb"), parameters=parameters,
+                                kernel_name="python3", cwd=str(REPO / "notebooks"), progress_bar=False)
     except pm.PapermillExecutionError as e:
         status, error = "failed", f"cell {e.exec_count}: {e.ename}: {e.evalue}"
     except Exception as e:   # the kernel died, a missing kernel, ...
-        status, error = "failed", f"{type(e).__name__}: {e}"
+        status, error = "failed", f"{type(e).__name__}: {e} (the kernel's own messages: {log})"
     finally:
         ipynb.unlink(missing_ok=True)
     if INTERRUPTED:
@@ -180,6 +183,34 @@ def print_ledger(results_root: Path, profiles: list[str]) -> None:
     if found:
         print("\nclaims ledger (" + ", ".join(found) + ")")
         print(text_ledger(found, {p: load_profile(results_root / p / "numbers") for p in found}))
+
+
+@contextmanager
+def stderr_to(path: Path):
+    """This process's standard error, and so that of the kernel it starts, into `path` while inside. The kernel's
+    own messages (its start-up warnings; after Ctrl-C, the traceback of a reply it could no longer send) are not the
+    reader's business; a cell's stderr still reaches the executed notebook, and a kernel that dies is reported
+    with this file named."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "wb") as log:
+            os.dup2(log.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quiet_after_interrupt() -> None:
+    """After Ctrl-C the interrupted execution's asyncio tasks are destroyed at exit, and asyncio logs each one with
+    the kernel's whole traceback (220 lines after the resume line, once): the interrupt was asked for, so it is
+    one line, and nothing after it."""
+    import logging
+    for name in ("asyncio", "papermill", "nbclient", "traitlets"):
+        logging.getLogger(name).disabled = True
 
 
 def cache_problem() -> str | None:
@@ -260,6 +291,7 @@ def main(argv=None) -> int:
         try:
             r = run_notebook(name, params_path, out, figures, profile, force=args.force)
         except KeyboardInterrupt:
+            quiet_after_interrupt()
             print(f"[run_all] interrupted in {name}: every finished block is cached; run the same command again "
                   "to go on from there", flush=True)
             return 130
