@@ -241,7 +241,11 @@ def load_params(path: str | Path = "default") -> dict:
     try:
         params = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
-        raise ParamsError(f"{path}: not valid YAML: {e}") from None
+        # One line: where, and what is wrong (PyYAML's own message adds the offending lines below it).
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        what = getattr(e, "problem", None) or " ".join(str(e).split())
+        raise ParamsError(f"{path}: not valid YAML{where}: {what}") from None
     except OSError as e:
         raise ParamsError(f"{path}: cannot be read ({e.strerror or e})") from None
     if not isinstance(params, dict):
