@@ -100,7 +100,8 @@ def _zero_block(path: Path):
 
 
 def _forget_checks():
-    cachekeys._verified.clear()          # as a new process would
+    cachekeys._digests.clear()           # as a new process would
+    cachekeys._manifests.clear()
 
 
 def test_a_corrupted_representation_is_set_aside_and_computed_again(tiny_bert, tmp_path, monkeypatch, capsys):

@@ -37,9 +37,6 @@ class CorruptCacheEntry(Exception):
 
 # --- files and their checksums --------------------------------------------------------------------------------
 
-_verified: dict[tuple, str] = {}     # (path, size, mtime) -> digest, for the files checked in this process
-
-
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -48,9 +45,16 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _stat_key(path: Path) -> tuple:
+_digests: dict[tuple, str] = {}     # (path, size, mtime) -> sha256, for the files hashed in this process
+
+
+def _digest(path: Path) -> str:
+    """sha256 of ``path``, hashed once per process and version of the file."""
     st = os.stat(path)
-    return str(path), st.st_size, st.st_mtime_ns
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _digests:
+        _digests[key] = sha256_file(path)
+    return _digests[key]
 
 
 def checksum_file(path: Path) -> Path:
@@ -82,24 +86,17 @@ def verified(path: Path, expected: str | None = None) -> bool:
     """Does ``path`` hold what was written? Against ``expected`` when given (a run's manifest), else against its
     checksum file; a file with neither (written before checksums existed) gets one now and counts as verified."""
     path = Path(path)
-    key = _stat_key(path)
-    if key in _verified:
-        return expected is None or _verified[key] == expected
-    digest = sha256_file(path)
     if expected is None:
         side = checksum_file(path)
         try:
             expected = side.read_text().strip()
         except FileNotFoundError:
-            expected = digest
             try:
-                atomic_write_text(side, digest + "\n")
+                atomic_write_text(side, _digest(path) + "\n")
             except OSError:   # a read-only cache: checked from now on in this process only
                 pass
-    if digest != expected:
-        return False
-    _verified[key] = digest
-    return True
+            return True
+    return _digest(path) == expected
 
 
 _set_aside = itertools.count()
@@ -137,26 +134,39 @@ MANIFEST = "CHECKSUMS.json"
 def write_manifest(folder: Path) -> None:
     """The digest of every file under ``folder`` (but the manifest itself), in ``folder/CHECKSUMS.json``."""
     folder = Path(folder)
-    digests = {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*"))
+    digests = {str(p.relative_to(folder)): _digest(p) for p in sorted(folder.rglob("*"))
                if p.is_file() and p.name != MANIFEST}
     atomic_write_text(folder / MANIFEST, json.dumps(digests, indent=0, sort_keys=True) + "\n")
+
+
+_manifests: dict[tuple, dict] = {}   # (folder, mtime of its manifest) -> the manifest, read once per process
+
+
+def _manifest(folder: Path) -> dict:
+    """A folder's manifest (FileNotFoundError if it has none; ``CorruptCacheEntry`` if it does not parse). A snapshot
+    is read hundreds of times per notebook: the manifest is parsed once."""
+    manifest = folder / MANIFEST
+    key = (str(manifest), os.stat(manifest).st_mtime_ns)
+    if key not in _manifests:
+        try:
+            _manifests[key] = json.loads(manifest.read_text())
+        except ValueError:
+            raise CorruptCacheEntry(folder, f"has an unreadable {MANIFEST}") from None
+    return _manifests[key]
 
 
 def check_in_manifest(folder: Path, relative: str) -> None:
     """Raise ``CorruptCacheEntry`` (naming ``folder``) unless ``folder/relative`` matches the folder's manifest. A
     folder without one (written before manifests) gets one now."""
     folder = Path(folder)
-    manifest = folder / MANIFEST
     try:
-        digests = json.loads(manifest.read_text())
+        digests = _manifest(folder)
     except FileNotFoundError:
         try:
             write_manifest(folder)
         except OSError:
             return
-        digests = json.loads(manifest.read_text())
-    except ValueError:
-        raise CorruptCacheEntry(folder, f"has an unreadable {MANIFEST}") from None
+        digests = _manifest(folder)
     path = folder / relative
     if relative not in digests:
         raise CorruptCacheEntry(folder, f"has no checksum for {relative}")
@@ -169,8 +179,8 @@ def check_in_manifest(folder: Path, relative: str) -> None:
 def manifest_files(folder: Path, under: str = "") -> list[str]:
     """The files the manifest of ``folder`` names (those under ``under``)."""
     try:
-        digests = json.loads((Path(folder) / MANIFEST).read_text())
-    except (FileNotFoundError, ValueError):
+        digests = _manifest(Path(folder))
+    except (FileNotFoundError, CorruptCacheEntry):
         return []
     return sorted(k for k in digests if k.startswith(under))
 

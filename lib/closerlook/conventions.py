@@ -75,7 +75,7 @@ class Reading:
                                                   if getattr(self, f.name) == getattr(Reading.exact(), f.name))
 
 
-def kept_clusters(cluster_labels, sizes, reading: Reading) -> np.ndarray:
+def kept_clusters(sizes, reading: Reading) -> np.ndarray:
     """Indices of the clusters a reading measures (convention 1 drops those of at most 5 points)."""
     sizes = np.asarray(sizes)
     keep = sizes >= MIN_CLUSTER_POINTS if reading.drop_small_clusters else np.ones(len(sizes), bool)
@@ -86,7 +86,7 @@ def label_pair_distances(cluster_labels, sizes, cluster_distances, reading: Read
     """{(a, b): distance} for the label pairs (a < b) with a cluster each among the kept ones: the minimum over
     their cluster pairs (ours), or the mean (convention 3)."""
     labels = np.asarray(cluster_labels)
-    keep = kept_clusters(labels, sizes, reading)
+    keep = kept_clusters(sizes, reading)
     out = {}
     by_label = {l: keep[labels[keep] == l] for l in sorted(set(labels[keep].tolist()))}
     for a, b in itertools.combinations(sorted(by_label), 2):
@@ -135,7 +135,7 @@ def partition_distances(X, y, partition, reading: Reading) -> dict | None:
     cluster_labels = [y[m[0]] for m in members]
     if any(len(set(y[m].tolist())) > 1 for m in members):
         raise ValueError("a cluster of the partition holds more than one label")
-    keep = kept_clusters(cluster_labels, [len(m) for m in members], reading)
+    keep = kept_clusters([len(m) for m in members], reading)
     D = np.zeros((len(members), len(members)))
     for i, j in itertools.combinations(keep, 2):
         if cluster_labels[i] == cluster_labels[j]:

@@ -414,10 +414,7 @@ class DirectProbe(ClassifierMixin, BaseEstimator):
 
     def score(self, X, y, sample_weight=None):
         """Accuracy of ``predict`` on X against the labels y."""
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(X):
-            raise ValueError(f"X and y have different lengths: {len(X)} examples, {len(y)} labels"
-                             if y.ndim == 1 else f"y must be 1-D (one label per example), got shape {y.shape}")
+        X, y = _validate(X, y, min_labels=1)
         return super().score(X, y, sample_weight)
 
     def relabel(self, labels):

@@ -196,10 +196,6 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                 lambda loader, node: dict(loader.construct_mapping(node)))
-
-
 def profile_name(path: Path, params: dict) -> str:
     """The profile's name, which names its output folders: the file's own name (``mine.yaml`` -> ``mine``).
 
