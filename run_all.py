@@ -177,12 +177,21 @@ def _result(name: str, status: str, error: str | None, wall_s: float, out: Path)
 
 
 def print_ledger(results_root: Path, profiles: list[str]) -> None:
-    from closerlook.ledger import load_claims, text_ledger
-    from closerlook.ledger import load_profile
-    found = {p: c for p in profiles if (c := load_claims(results_root / p / "numbers"))}
-    if found:
-        print("\nclaims ledger (" + ", ".join(found) + ")")
-        print(text_ledger(found, {p: load_profile(results_root / p / "numbers") for p in found}))
+    """The claims ledger, each profile under both readings of the geometry (ours and the authors' code's), and for
+    each profile the claims whose verdict the reading decides, with the convention that flips it."""
+    from closerlook.ledger import ablation_table, load_readings, text_ledger
+    folders = {p: results_root / p / "numbers" for p in profiles}
+    found = load_readings(folders)
+    if not found:
+        return
+    print("\nclaims ledger (" + ", ".join(found) + ")")
+    print(text_ledger(found))
+    for p, folder in folders.items():
+        table = ablation_table(folder)
+        if len(table):
+            print(f"\n{p}: verdicts that the reading decides (the authors' reading with one convention switched "
+                  "back to ours at a time)")
+            print(table.to_string(index=False))
 
 
 @contextmanager

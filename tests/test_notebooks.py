@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,11 @@ def golden_moved(golden: dict, now: dict) -> list[str]:
     absolute floor, 1e-5, covers that; a changed stage moves hundreds of numbers by far more.
     """
     from closerlook.provenance import moved_numbers
+    if not any("/claims_by_reading/" in k for k in golden):
+        # A record made before the claims were kept under both readings (issue 27) holds none of them: it checks
+        # every number it has, and says that it checks no reading. Re-record it on its CPU model to check those.
+        warnings.warn("this golden record predates the readings of the geometry: their claims are not checked")
+        now = {k: v for k, v in now.items() if "/claims_by_reading/" not in k}
     return moved_numbers(golden, now, rel=1e-4, absolute=1e-5)
 
 

@@ -31,6 +31,7 @@ def _write(tmp_path, change):
 
 @pytest.mark.parametrize("change, message", [
     (lambda p: p.update(epochs=3), r"unknown key 'epochs'"),
+    (lambda p: p.update(analysis={"conventions": "theirs"}), r"'analysis.conventions' = 'theirs': 'exact'"),
     (lambda p: p["probe"].update(seed=[1]), r"unknown key 'probe.seed'"),
     (lambda p: p["probe"].update(max_iter="many"), r"'probe.max_iter' must be int, got 'many'"),
     (lambda p: p["probe"].update(hidden_sizes=[[32, "x"]]), r"'probe.hidden_sizes\[0\]\[1\]' must be int"),

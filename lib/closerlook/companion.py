@@ -254,7 +254,7 @@ with its reason: <b>holds</b>, <b>does not hold</b> (contradicted, or its interv
 def build(folder: Path, figures: Path, profile: str | None = None) -> Path:
     """Write the pages of one run (`folder` = results/<profile>, holding notebooks/ and numbers/; `figures` = its
     figure folder) to folder/html; returns the index page."""
-    from .ledger import ledger_table, load_claims, load_profile
+    from .ledger import ledger_table, load_readings
     folder, figures = Path(folder), Path(figures)
     profile = profile or folder.name
     notebooks, pages = folder / "notebooks", folder / "html"
@@ -273,9 +273,8 @@ def build(folder: Path, figures: Path, profile: str | None = None) -> Path:
         (pages / f"{name}.html").write_text(render_chapter(nb, name, profile, names))
     roots = {p: folder.parent / p / "numbers" for p in ("default", "full")}
     roots[profile] = folder / "numbers"
-    found = {p: c for p, f in roots.items() if (c := load_claims(f))}
-    used = {p: load_profile(roots[p]) for p in found}
-    ledger = ledger_table(found, used).to_dict(orient="records") if found else []
+    found = load_readings(roots)   # each profile under both readings of the geometry, side by side
+    ledger = ledger_table(found).to_dict(orient="records") if found else []
     provenance = json.loads((folder / "provenance.json").read_text()) if (folder / "provenance.json").exists() else None
     index = pages / "index.html"
     index.write_text(render_index(profile, status, ledger, sorted(figures.glob("fig*.png")), pages, provenance))

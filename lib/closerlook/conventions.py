@@ -33,6 +33,7 @@ import numpy as np
 from . import hulls
 
 MIN_CLUSTER_POINTS = 6   # their `len(indices) > 5`
+CONVENTIONS = ("drop_small_clusters", "full_label_list", "mean_over_cluster_pairs", "fixed_partition", "rate")
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,18 @@ def probe_pair_distances(probe, reading: Reading) -> dict:
 def distance_vectors(pairs_a: dict, pairs_b: dict, labels, reading: Reading) -> tuple[np.ndarray, np.ndarray]:
     """Two spaces' distance vectors in one order: over the label pairs both measured (ours), or over every pair of
     the task's label list ``labels`` with 0 where a side measured nothing (convention 2)."""
+    return tuple(aligned_vectors([pairs_a, pairs_b], labels, reading))
+
+
+def aligned_vectors(pair_dicts: list, labels, reading: Reading) -> list[np.ndarray]:
+    """Several spaces' distance vectors in one order (before and after fine-tuning, train and test: a paired
+    bootstrap needs the same label pairs in each): the pairs every space measured (ours), or every pair of the
+    label list with 0 where a space measured nothing (convention 2)."""
     if reading.full_label_list:
         order = list(itertools.combinations(sorted(labels), 2))
     else:
-        order = sorted(set(pairs_a) & set(pairs_b))
-    return (np.array([pairs_a.get(p, 0.0) for p in order]), np.array([pairs_b.get(p, 0.0) for p in order]))
+        order = sorted(set.intersection(*(set(p) for p in pair_dicts)))
+    return [np.array([p.get(pair, 0.0) for pair in order]) for p in pair_dicts]
 
 
 def label_min_distances(pairs: dict, labels, reading: Reading) -> dict:
@@ -126,24 +134,30 @@ def label_min_distances(pairs: dict, labels, reading: Reading) -> dict:
 
 def partition_distances(X, y, partition, reading: Reading) -> dict | None:
     """Convention 4: the clusters of a fixed partition (``partition[i]``: row i's cluster; the labels themselves when
-    None) measured in the space X, after convention 1. Returns the label pair distances, or None where two kept
-    clusters of different labels meet in this space (their code writes zeros there)."""
+    None; rows whose cluster is None are left out) measured in the space X, after convention 1. Returns the label
+    pair distances, or None where two kept clusters of different labels meet in this space (their code writes
+    zeros there)."""
     X, y = np.asarray(X, np.float64), np.asarray(y)
-    partition = y if partition is None else np.asarray(partition)
+    partition = y if partition is None else np.asarray(partition, dtype=object)
+    inside = np.array([c is not None for c in partition.tolist()])
+    X, y, partition = X[inside], y[inside], partition[inside]
     clusters = list(dict.fromkeys(partition.tolist()))
     members = [np.flatnonzero(partition == c) for c in clusters]
     cluster_labels = [y[m[0]] for m in members]
     if any(len(set(y[m].tolist())) > 1 for m in members):
         raise ValueError("a cluster of the partition holds more than one label")
     keep = kept_clusters([len(m) for m in members], reading)
-    D = np.zeros((len(members), len(members)))
-    for i, j in itertools.combinations(keep, 2):
-        if cluster_labels[i] == cluster_labels[j]:
-            continue
-        A, B = X[members[i]], X[members[j]]
-        if hulls.hulls_meet(A, B):
+    pairs = [(i, j) for i, j in itertools.combinations(keep, 2) if cluster_labels[i] != cluster_labels[j]]
+    # Where the partition overlaps, the pair that meets is usually among the closest: asking those first ends the
+    # check early.
+    centroids = np.stack([X[m].mean(0) for m in members])
+    pairs.sort(key=lambda ij: float(np.linalg.norm(centroids[ij[0]] - centroids[ij[1]])))
+    for i, j in pairs:
+        if hulls.hulls_meet(X[members[i]], X[members[j]]):
             return None
-        D[i, j] = D[j, i] = hulls.hull_distance(A, B)
+    D = np.zeros((len(members), len(members)))
+    for i, j in pairs:
+        D[i, j] = D[j, i] = hulls.hull_distance(X[members[i]], X[members[j]])
     kept_labels, kept_sizes = np.asarray(cluster_labels)[keep], np.array([len(members[k]) for k in keep])
     return label_pair_distances(kept_labels, kept_sizes, D[np.ix_(keep, keep)],
                                 replace(reading, drop_small_clusters=False))

@@ -13,11 +13,13 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from . import conventions
 from .cachekeys import CorruptCacheEntry, cached, set_aside
+from .conventions import Reading
 from .data import TaskData, cache_dir, load_task
 from .directprobe import DirectProbe
 from .finetune import FinetuneConfig, FinetuneRun, finetune
-from .geometry import label_min_distances, probe_similarity
+from .geometry import probe_similarity
 from .probes import probe_accuracy
 from .representations import Encoder, represent
 
@@ -348,13 +350,23 @@ def mlp_probe(params, X, y, Xt, yt) -> dict:
                               backend=p.get("backend", "sklearn"))
 
 
-def table7_rows(params, label: str, task: str) -> list[dict]:
-    """Table 7's two rows (original, fine-tuned) for one model and task, last layer."""
+def table7_rows(params, label: str, task: str, reading: Reading | None = None) -> list[dict]:
+    """Table 7's two rows (original, fine-tuned) for one model and task, last layer; the similarity column as
+    ``reading`` reads it (None: the profile's)."""
+    from .geometry import spatial_similarity
+    reading = reading_of(params) if reading is None else reading
     train, test = task_data(params, task)
     rows = []
     for rep, (X, Xt) in (("original", original(params, label, task)), ("fine-tuned", finetuned(params, label, task))):
         probe = mlp_probe(params, X, train.labels, Xt, test.labels)
         dp_train, similarity = _train_test_directprobe(params, X, Xt, train, test)
+        if reading != Reading.exact():
+            pairs = space_pairs(params, X, train.labels, reading)
+            pairs_test = space_pairs(params, Xt, test.labels, reading) if pairs is not None else None
+            u, v = ((None, None) if pairs_test is None else
+                    conventions.distance_vectors(pairs, pairs_test, task_labels(params, task), reading))
+            # Not defined where a split is not linear, or fewer than two label pairs are measured on both.
+            similarity = float("nan") if u is None or len(u) < 2 else spatial_similarity(u, v)
         rows.append({"model": label, "task": task, "rep": rep, "acc": 100 * probe["acc_mean"],
                      "std": 100 * probe["acc_std"], "accs": [100 * a for a in probe["accs"]],
                      "best_size": tuple(probe["best_hidden"]),
@@ -381,15 +393,19 @@ def _train_test_directprobe(params, X, Xt, train: TaskData, test: TaskData) -> t
     return dp_train, (probe_similarity(dp_train, dp_test) if dp_test.is_linear_ else float("nan"))
 
 
-def min_distance_dynamics(params, label: str, task: str, layer="last") -> tuple[list[int], dict]:
-    """§4.3: each label's minimum distance at every snapshot ({label: [d_0, ..., d_K]}), or None if non-linear."""
+def min_distance_dynamics(params, label: str, task: str, layer="last",
+                          reading: Reading | None = None) -> tuple[list[int], dict]:
+    """§4.3: each label's minimum distance at every snapshot ({label: [d_0, ..., d_K]}), or None where a snapshot is
+    not measured (not linear; under the authors' fixed partition, overlapping). ``reading``: None, the profile's."""
+    reading = reading_of(params) if reading is None else reading
     run = finetuned_run(params, label, task)
+    labels = task_labels(params, task)
     curves = defaultdict(list)
     for i in range(len(run.steps)):
-        dp = snapshot_directprobe(params, label, task, i, layer)
-        if not dp.is_linear_:
+        pairs = dynamics_pairs(params, label, task, i, layer, None, reading)
+        if pairs is None:
             return run.steps, None
-        for lab, d in label_min_distances(dp).items():
+        for lab, d in conventions.label_min_distances(pairs, labels, Reading.exact()).items():
             curves[lab].append(d)
     return run.steps, dict(curves)
 
@@ -420,54 +436,87 @@ def centroid_paths(params, label: str, task: str, layer, seed: int | None = None
 
 # --- over fine-tuning seeds (the intervals of the claims ledger) -------------------------------------------------
 
-def similarity_case(params, label: str, task: str) -> dict | None:
+def similarity_case(params, label: str, task: str, reading: Reading | None = None) -> dict | None:
     """§4.1 for one model and task: train/test similarity before and after fine-tuning for every seed, with the
     bootstrap interval (over label pairs) of each seed's drop. None where the similarity is not defined before
-    fine-tuning or under the main seed (a space that is not linear)."""
+    fine-tuning or under the main seed (a space that is not linear). ``reading``: how the distance vectors are
+    read (None: the profile's)."""
     from .claims import bootstrap_pearson_drop
-    from .geometry import distance_vector, spatial_similarity
+    from .geometry import spatial_similarity
+    reading = reading_of(params) if reading is None else reading
     train, test = task_data(params, task)
+    labels = task_labels(params, task)
     X, Xt = original(params, label, task)
-    before = directprobe(params, X, train.labels), directprobe(params, Xt, test.labels)
-    if not all(dp.is_linear_ for dp in before):
+    before = space_pairs(params, X, train.labels, reading), space_pairs(params, Xt, test.labels, reading)
+    if None in before:
         return None
-    fit_directprobes_ahead(params, label, [(task, -1, "last", seed, split) for seed in fine_tuning_seeds(params)
-                                           for split in ("train", "test")])
+    fit_directprobes_ahead(at_rate(params, reading), label,
+                           [(task, -1, "last", seed, split) for seed in fine_tuning_seeds(params)
+                            for split in ("train", "test")])
     seeds, undefined = [], []
     for seed in fine_tuning_seeds(params):
         F, Ft = finetuned(params, label, task, seed=seed)
-        after = directprobe(params, F, train.labels), directprobe(params, Ft, test.labels)
-        if not all(dp.is_linear_ for dp in after):
+        after = space_pairs(params, F, train.labels, reading), space_pairs(params, Ft, test.labels, reading)
+        vectors = None if None in after else conventions.aligned_vectors([*before, *after], labels, reading)
+        # Not defined: a space that is not linear, or fewer than three label pairs measured on all four sides (a
+        # small split whose labels a reading drops).
+        if vectors is None or len(vectors[0]) < 3:
             if seed == params["finetune"]["seed"]:
                 return None
             undefined.append(seed)
             continue
-        common = sorted(set.intersection(*(set(dp.classes_) for dp in before + after)))
-        u0, v0, u1, v1 = (distance_vector(dp, common) for dp in before + after)
+        u0, v0, u1, v1 = vectors
         drop, low, high = bootstrap_pearson_drop(u0, v0, u1, v1)
         seeds.append({"seed": seed, "before": spatial_similarity(u0, v0), "after": spatial_similarity(u1, v1),
                       "drop": drop, "low": low, "high": high, "label_pairs": len(u0)})
     return {"case": f"{label}/{task}", "seeds": seeds, "undefined_seeds": undefined}
 
 
-def min_distance_changes(params, label: str, task: str, layer="last") -> dict | None:
+def fine_tuned_similarity(params, label: str, task: str, reading: Reading | None = None) -> float | None:
+    """Table 7's last column for the fine-tuned model (main seed) under a reading; None where not defined."""
+    r = table7_rows(params, label, task, reading)[1]["similarity"]
+    return None if r != r else r
+
+
+def min_distance_changes(params, label: str, task: str, layer="last", reading: Reading | None = None) -> dict | None:
     """§4.3 over seeds: each label's minimum distance after fine-tuning minus before, for every seed whose final
-    space is linear. None when the space before fine-tuning is not linear."""
-    start = snapshot_directprobe(params, label, task, 0, layer)
-    if not start.is_linear_:
+    space is measured (linear, or under the authors' fixed partition, not overlapping). None when the space
+    before fine-tuning is not measured. A label that a reading does not measure at either end (convention 1's
+    small clusters: a 0 in the authors' files, a line the paper's figures do not draw) is left out."""
+    reading = reading_of(params) if reading is None else reading
+    start = dynamics_pairs(params, label, task, 0, layer, None, reading)
+    if start is None:
         return None
-    d0 = label_min_distances(start)
+    labels = task_labels(params, task)
+    d0 = conventions.label_min_distances(start, labels, Reading.exact())
     fit_directprobes_ahead(params, label, [(task, -1, layer, seed, "train") for seed in fine_tuning_seeds(params)])
     seeds, undefined = [], []
     for seed in fine_tuning_seeds(params):
-        dp = snapshot_directprobe(params, label, task, -1, layer, seed)
-        if not dp.is_linear_:
+        if reading.fixed_partition and seed != params["finetune"]["seed"]:
+            # Each run is read with its own final clustering; the start is the original model in both.
+            start = dynamics_pairs(params, label, task, 0, layer, None, reading, partition_seed=seed)
+            if start is None:
+                undefined.append(seed)
+                continue
+            d0 = conventions.label_min_distances(start, labels, Reading.exact())
+        pairs = dynamics_pairs(params, label, task, -1, layer, seed, reading)
+        if pairs is None:
             undefined.append(seed)
             continue
-        d1 = label_min_distances(dp)
-        change = {lab: d1[lab] - d0[lab] for lab in d0}
+        d1 = conventions.label_min_distances(pairs, labels, Reading.exact())
+        change = {lab: d1[lab] - d0[lab] for lab in d0 if lab in d1}
         seeds.append({"seed": seed, "change": change, "mean_change": float(np.mean(list(change.values())))})
     return {"task": task, "seeds": seeds, "undefined_seeds": undefined}
+
+
+def measured_tasks(params, label: str, reading: Reading | None = None) -> list[str]:
+    """Tasks whose training set a reading measures before and after fine-tuning (main run, last layer): under
+    ours, the linear ones (``linear_tasks``)."""
+    reading = reading_of(params) if reading is None else reading
+    if reading == Reading.exact():
+        return linear_tasks(params, label)
+    return [t for t in params["tasks"] if dynamics_pairs(params, label, t, 0, "last", None, reading) is not None
+            and dynamics_pairs(params, label, t, -1, "last", None, reading) is not None]
 
 
 def closest_labels(params, label: str, task: str, n: int = 3) -> list[str]:
@@ -540,31 +589,43 @@ def embed_with(params, run: FinetuneRun, task: str, layer="last") -> tuple[np.nd
 
 # --- §4.5 over layers -------------------------------------------------------------------------------------------
 
-def layer_similarity(params, label: str, layers) -> tuple[dict, list[dict]]:
-    """Figure 4: for every task and layer whose training set is linear before fine-tuning, the similarity of each
-    snapshot's distance vector to the original's ({(task, layer): (steps, values)}; NaN where a snapshot is not
-    linear), and the last snapshot's similarity with its bootstrap interval over label pairs (a row per case)."""
+def layer_similarity(params, label: str, layers, reading: Reading | None = None) -> tuple[dict, list[dict]]:
+    """Figure 4: for every task and layer whose training set is measured before fine-tuning (linear; under the
+    authors' fixed partition, not overlapping), the similarity of each snapshot's distance vector to the
+    original's ({(task, layer): (steps, values)}; NaN where a snapshot is not measured), and the last snapshot's
+    similarity with its bootstrap interval over label pairs (a row per case). ``reading``: None, the profile's."""
     from .claims import bootstrap_pearson
-    from .geometry import distance_vector
+    reading = reading_of(params) if reading is None else reading
     similarity, final = {}, []
     runs = {task: finetuned_run(params, label, task) for task in params["tasks"]}
     fit_directprobes_ahead(params, label, [(task, 0, layer, None, "train") for task in runs for layer in layers])
-    linear = [(task, layer) for task in runs for layer in layers
-              if snapshot_directprobe(params, label, task, 0, layer).is_linear_]
-    fit_directprobes_ahead(params, label, [(task, i, layer, None, "train") for task, layer in linear
-                                           for i in range(len(runs[task].steps))])
+    starts = {(task, layer): dynamics_pairs(params, label, task, 0, layer, None, reading)
+              for task in runs for layer in layers}
+    fit_directprobes_ahead(params, label, [(task, i, layer, None, "train") for (task, layer), p in starts.items()
+                                           if p is not None for i in range(len(runs[task].steps))])
     for task, run in runs.items():
+        labels = task_labels(params, task)
         for layer in layers:
-            if (task, layer) not in linear:
+            start = starts[task, layer]
+            if start is None:
                 continue
-            start = snapshot_directprobe(params, label, task, 0, layer)
-            probes = [snapshot_directprobe(params, label, task, i, layer) for i in range(len(run.steps))]
-            similarity[(task, layer)] = (run.steps, [probe_similarity(start, dp) if dp.is_linear_ else np.nan
-                                                     for dp in probes])
-            if probes[-1].is_linear_:
-                r, low, high = bootstrap_pearson(distance_vector(start), distance_vector(probes[-1]))
+            values, last = [], None
+            for i in range(len(run.steps)):
+                pairs = dynamics_pairs(params, label, task, i, layer, None, reading)
+                last = None if pairs is None else conventions.distance_vectors(start, pairs, labels, reading)
+                values.append(np.nan if last is None else _pearson_or_nan(*last))
+            similarity[(task, layer)] = (run.steps, values)
+            if last is not None:
+                r, low, high = bootstrap_pearson(*last)
                 final.append({"task": task, "layer": layer, "final similarity": r, "low": low, "high": high})
     return similarity, final
+
+
+def _pearson_or_nan(u, v) -> float:
+    from .geometry import spatial_similarity
+    if np.ptp(u) == 0 or np.ptp(v) == 0:
+        return float("nan")   # a constant vector (every pair 0: nothing measured) has no correlation
+    return spatial_similarity(u, v)
 
 
 def shift_ranges(params, label: str, tasks, layers) -> list[dict]:
@@ -577,14 +638,14 @@ def shift_ranges(params, label: str, tasks, layers) -> list[dict]:
 
 # --- §4.3 tables ------------------------------------------------------------------------------------------------
 
-def min_distance_curves(params, label: str, tasks) -> dict:
+def min_distance_curves(params, label: str, tasks, reading: Reading | None = None) -> dict:
     """Figure 6: {task: (steps, {label: [minimum distance at each snapshot]})} for the tasks whose every snapshot is
     linear (a task where one is not is left out, and said so). The fits are made ahead for all tasks at once."""
     fit_directprobes_ahead(params, label, [(task, i, "last", None, "train") for task in tasks
                                            for i in range(len(finetuned_run(params, label, task).steps))])
     curves = {}
     for task in tasks:
-        steps, c = min_distance_dynamics(params, label, task)
+        steps, c = min_distance_dynamics(params, label, task, reading=reading)
         if c is None:
             print(f"{task}: a snapshot is not linear, left out")
             continue
@@ -625,15 +686,18 @@ def trio_shift(params, label: str, task: str, trio: list[str], layers) -> dict:
 
 # --- §4.4 -----------------------------------------------------------------------------------------------------
 
-def cross_task_rows(params, label: str, target: str, sources) -> list[dict]:
+def cross_task_rows(params, label: str, target: str, sources, reading: Reading | None = None) -> list[dict]:
     """Table 5: the target task (training set, last layer) under the original model and under the models
     fine-tuned on each source task, one row per fine-tuning seed (a source with seed runs, see `task_seeds`, gets
     one row per seed: Table 5's gaps are differences, and one fine-tuning draw can reorder them). Per row:
     #clusters, linearity, MLP probe accuracy (mean, std and the seeds), and against the original model the number
     of labels whose minimum distance grew (#inc) or not (#dec) and the mean change (NaN where a space is not
     linear). The model fine-tuned on the target itself is its own run's last snapshot (the representation Table 7
-    reads); the others embed the target with their final weights."""
+    reads); the others embed the target with their final weights. ``reading``: how label distances are read
+    (None: the profile's)."""
+    reading = reading_of(params) if reading is None else reading
     train, test = task_data(params, target)
+    labels = task_labels(params, target)
     reps = {("original", None): original(params, label, target)}
     for source in sources:
         for seed in task_seeds(params, label, source):
@@ -641,9 +705,11 @@ def cross_task_rows(params, label: str, target: str, sources) -> list[dict]:
                                     embed_with(params, finetuned_run(params, label, source, seed), target))
     rows, distances = [], {}
     for (name, seed), (X, Xt) in reps.items():
-        dp = directprobe(params, X, train.labels)
+        dp = directprobe(at_rate(params, reading), X, train.labels)
         probe = mlp_probe(params, X, train.labels, Xt, test.labels)
-        distances[name, seed] = label_min_distances(dp) if dp.is_linear_ else None
+        pairs = space_pairs(params, X, train.labels, reading)
+        distances[name, seed] = (None if pairs is None else
+                                 conventions.label_min_distances(pairs, labels, Reading.exact()))
         rows.append({"fine-tuned on": name, "seed": seed, "clusters": dp.n_clusters_, "linear": dp.is_linear_,
                      "acc": 100 * probe["acc_mean"], "std": 100 * probe["acc_std"],
                      "accs": [100 * a for a in probe["accs"]]})
@@ -653,7 +719,7 @@ def cross_task_rows(params, label: str, target: str, sources) -> list[dict]:
         if r["fine-tuned on"] == "original" or d is None or d0 is None:
             r.update({"#inc": np.nan, "#dec": np.nan, "average inc": np.nan})
             continue
-        change = np.array([d[l] - d0[l] for l in d0])
+        change = np.array([d[l] - d0[l] for l in d0 if l in d])
         r.update({"#inc": int((change > 0).sum()), "#dec": int((change <= 0).sum()), "average inc": change.mean()})
     return rows
 
@@ -675,4 +741,217 @@ def trec_twins_rows(params) -> list[dict]:
                          "#clusters, twins kept (authors)": kept["clusters"], "linear, kept": kept["linear"],
                          "#clusters, twins dropped (ours)": dropped.n_clusters_, "linear, dropped": dropped.is_linear_,
                          "labels": kept["labels"]})
+    return rows
+
+
+# --- two readings of the geometry: ours ("exact") and the authors' code's (conventions.py, issue 27) ------------
+#
+# Every function above that a convention touches takes ``reading`` (None: the profile's ``analysis.conventions``).
+# A reading changes how label distances are read off the fitted clusterings, never the representations: both come
+# from the same cached snapshots.
+
+def reading_of(params) -> Reading:
+    """The profile's reading (``analysis.conventions``: exact, the default, or authors)."""
+    return Reading.named((params.get("analysis") or {}).get("conventions", "exact"))
+
+
+def readings() -> list[Reading]:
+    """Ours, the authors', and the authors' with one convention switched back to ours at a time (the ablation)."""
+    authors = Reading.authors()
+    return [Reading.exact(), authors] + [authors.without(c) for c in conventions.CONVENTIONS]
+
+
+def at_rate(params, reading: Reading):
+    """The profile with DirectProbe's rate as the reading says (convention 5; the profile's own when None)."""
+    if reading.rate is None or reading.rate == params["directprobe"]["rate"]:
+        return params
+    return {**params, "directprobe": {**params["directprobe"], "rate": reading.rate}}
+
+
+def space_pairs(params, X, y, reading: Reading) -> dict | None:
+    """One space measured on its own clustering (the authors' ``develop_run``: §4.1's splits, Table 5): label pair
+    distances after conventions 1 and 3, or None where the space is not linear (the paper's tables leave those
+    out under both readings: Table 7's '-')."""
+    dp = directprobe(at_rate(params, reading), X, y)
+    return conventions.probe_pair_distances(dp, reading) if dp.is_linear_ else None
+
+
+def task_labels(params, task: str) -> list:
+    """The task's whole label list (training and test split): convention 2's distance vectors run over it."""
+    train, test = task_data(params, task)
+    return sorted(set(train.labels.tolist()) | set(test.labels.tolist()))
+
+
+def fixed_partition(params, label: str, task: str, seed: int | None, reading: Reading):
+    """Convention 4's partition of the training rows: the clusters DirectProbe finds on the fine-tuned model's last
+    layer (the authors' cluster file, made in their 'probing' mode from the fine-tuned layer 12). None when that
+    space is linear: the partition is then the labels. Rows DirectProbe left out (a question asked twice under
+    two labels) are None."""
+    train, _ = task_data(params, task)
+    X = snapshot(params, label, task, -1, "last", "train", seed)
+    dp = directprobe(at_rate(params, reading), X, train.labels)
+    if dp.is_linear_:
+        return None
+    partition = np.full(len(X), None, dtype=object)
+    partition[np.delete(np.arange(len(X)), dp.dropped_rows_)] = dp.labels_
+    return partition
+
+
+def dynamics_pairs(params, label: str, task: str, i: int, layer, seed: int | None, reading: Reading,
+                   partition_seed: int | None = None) -> dict | None:
+    """The training set at snapshot i and one layer of a run, measured as the reading says: on its own clustering
+    (None unless linear), or, under convention 4, on the fixed partition of the run ``partition_seed`` (default:
+    ``seed``; None where two of its kept clusters meet, the authors' zeros)."""
+    train, _ = task_data(params, task)
+    if not reading.fixed_partition:
+        return space_pairs(params, snapshot(params, label, task, i, layer, "train", seed), train.labels, reading)
+    partition = fixed_partition(params, label, task, seed if partition_seed is None else partition_seed, reading)
+    X = snapshot(params, label, task, i, layer, "train", seed)
+    if partition is None:
+        # Whether the labels' hulls meet is a fact about the space, not about DirectProbe's search (its rate): the
+        # profile's cached fit answers it. Linear: the label hulls are its clusters and their distances its own.
+        own = directprobe(params, X, train.labels)
+        if own.is_linear_:
+            return conventions.probe_pair_distances(own, reading)
+        small = np.unique(train.labels, return_counts=True)[1].min() < conventions.MIN_CLUSTER_POINTS
+        if not (reading.drop_small_clusters and small):
+            return None   # the label hulls meet (DirectProbe's one-cluster-per-label state is not valid)
+        X, y = drop_conflicting_duplicates(X, train.labels)
+    else:
+        y = train.labels
+    with stage("directprobe"):
+        measure = cached("conventions", "partition_distances_v1", conventions.partition_distances)
+        return measure(np.asarray(X, np.float32), np.asarray(y).astype(str), partition, reading)
+
+
+def claims_under(params, notebook: str, reading: Reading) -> list:
+    """The claims of one chapter that a reading can move, computed under it (the chapter's other claims, accuracy,
+    centroids, ranges, do not read label distances or clusters)."""
+    from . import claims
+    model = params["dynamics_model"]
+    if notebook == "01_divergence":
+        cases = [c for label in params["models"] for task in params["tasks"]
+                 if (c := similarity_case(params, label, task, reading)) is not None]
+        accuracy = []
+        for label in params["models"]:
+            for task in params["tasks"]:
+                rows = {r["rep"]: r["accs"] for r in table7_rows(params, label, task)}
+                accuracy.append({"case": f"{label}/{task}", **rows, "label": label, "task": task})
+        gains = claims.accuracy_improves(accuracy).details["gains"]
+        hurt = [{"case": c["case"], "gain": gains[c["case"]]["gain"], "gain_high": gains[c["case"]]["high"],
+                 "similarity": fine_tuned_similarity(params, c["label"], c["task"], reading)} for c in accuracy]
+        return [claims.similarity_drops(cases), claims.hurt_diverges_most(hurt)]
+    if notebook == "02_linearity":
+        p = at_rate(params, reading)
+        rows = [r for label in params["models"] for task in params["tasks"] for r in table7_rows(p, label, task)]
+        return claims.linearity(rows, trec_twins_rows(p))
+    if notebook == "03_label_spacing":
+        changes = [c for task in measured_tasks(params, model, reading)
+                   if (c := min_distance_changes(params, model, task, reading=reading)) is not None]
+        return [claims.every_label_grows(changes), claims.labels_move_apart(changes)]
+    if notebook == "04_cross_task":
+        sources = [t for t in ("ps-fxn", "ps-role", "pos") if t in params["tasks"]]
+        if "ps-fxn" not in params["tasks"]:
+            return []
+        return [c for c in claims.cross_task(cross_task_rows(params, model, "ps-fxn", sources, reading))
+                if c.id == "4.4-distances"]
+    if notebook == "05_layer_behavior":
+        layers = dynamics_layers(params, encoder(params, model))
+        every_other = [l for l in layers if l % 2 == 0 and l > 0]
+        higher = [l for l in every_other if l > encoder(params, model).n_layers // 2]
+        _, final = layer_similarity(params, model, every_other, reading)
+        return [claims.higher_layers_correlated([{"case": f"{r['task']}/layer {r['layer']}", "r": r["final similarity"],
+                                                  "low": r["low"], "high": r["high"]}
+                                                 for r in final if r["layer"] in higher])]
+    return []
+
+
+def claims_by_reading(params, notebook: str) -> dict[str, list[dict]]:
+    """{reading name: that chapter's claims under it} for ours, the authors' and each step of the ablation (the
+    authors' reading with one convention switched back): the ledger's two readings and the table of which
+    convention flips a verdict."""
+    from tqdm.auto import tqdm
+    out = {}
+    for reading in tqdm(readings(), desc=f"{notebook}: claims under each reading", leave=False):
+        out[reading.name] = [c.to_dict() for c in claims_under(params, notebook, reading)]
+    return out
+
+
+# --- causes: the verdicts that do not hold, along fine-tuning ------------------------------------------------
+
+def snapshot_epochs(params, label: str, run: FinetuneRun) -> list[float]:
+    """The epoch at which each stored snapshot of a run was taken (0 = the original model)."""
+    epochs = finetune_config(params, label).epochs
+    return [float(epochs * s / run.steps[-1]) for s in run.steps]
+
+
+def similarity_trajectory(params, label: str, task: str, reading: Reading | None = None) -> list[dict]:
+    """§4.1 along fine-tuning: the train/test similarity at every stored snapshot of the main run (DirectProbe on
+    each split at each snapshot), with its bootstrap interval over label pairs, and the drop from the original
+    with the interval of the drop (paired over the same label pairs). A snapshot where either split is not
+    measured gets NaN."""
+    from .claims import bootstrap_pearson, bootstrap_pearson_drop
+    reading = reading_of(params) if reading is None else reading
+    run = finetuned_run(params, label, task)
+    train, test = task_data(params, task)
+    labels = task_labels(params, task)
+    fit_directprobes_ahead(at_rate(params, reading), label, [(task, i, "last", None, split)
+                                                             for i in range(len(run.steps)) for split in ("train", "test")])
+    spaces = []
+    for i in range(len(run.steps)):
+        pairs = space_pairs(params, snapshot(params, label, task, i, "last", "train"), train.labels, reading)
+        pairs_test = (space_pairs(params, snapshot(params, label, task, i, "last", "test"), test.labels, reading)
+                      if pairs is not None else None)
+        spaces.append(None if pairs_test is None else (pairs, pairs_test))
+    rows = []
+    for i, (step, epoch) in enumerate(zip(run.steps, snapshot_epochs(params, label, run))):
+        row = {"task": task, "snapshot": i, "epoch": epoch, "step": step, "similarity": np.nan, "low": np.nan,
+               "high": np.nan, "drop": np.nan, "drop_low": np.nan, "drop_high": np.nan}
+        if spaces[i] is None:
+            rows.append(row)
+            continue
+        # A correlation needs three label pairs; the splits of a small profile may share fewer.
+        u, v = conventions.distance_vectors(*spaces[i], labels, reading)
+        if len(u) >= 3:
+            row["similarity"], row["low"], row["high"] = bootstrap_pearson(u, v)
+        four = conventions.aligned_vectors([*spaces[0], *spaces[i]], labels, reading) if spaces[0] else None
+        if four is not None and len(four[0]) >= 3:
+            row["drop"], row["drop_low"], row["drop_high"] = bootstrap_pearson_drop(*four)
+        rows.append(row)
+    return rows
+
+
+def trajectory_summary(rows: list[dict]) -> list[dict]:
+    """Per task: whether the similarity falls monotonically, where it peaks, and the first epoch at which it lies
+    below the original beyond the interval (the drop's interval above 0), if any."""
+    out = []
+    for task in dict.fromkeys(r["task"] for r in rows):
+        mine = [r for r in rows if r["task"] == task and r["similarity"] == r["similarity"]]
+        if not mine:
+            out.append({"task": task, "measured snapshots": 0})
+            continue
+        values = [r["similarity"] for r in mine]
+        below = [r["epoch"] for r in mine if r["drop_low"] == r["drop_low"] and r["drop_low"] > 0]
+        rises = [r["epoch"] for r in mine if r["drop_high"] == r["drop_high"] and r["drop_high"] < 0]
+        peak = mine[int(np.argmax(values))]
+        out.append({"task": task, "measured snapshots": len(mine),
+                    "monotone fall": bool(all(b <= a for a, b in zip(values, values[1:]))),
+                    "peak epoch": peak["epoch"], "peak similarity": peak["similarity"],
+                    "first epoch below the original": below[0] if below else None,
+                    "first epoch above the original": rises[0] if rises else None,
+                    "last similarity": values[-1]})
+    return out
+
+
+def threshold_crossings(params, label: str, similarity: dict, threshold: float = 0.5) -> list[dict]:
+    """§4.5 along fine-tuning: for each task and layer of Figure 4's data (``layer_similarity``), the first
+    snapshot (and its epoch) at which the layer's similarity to its original falls below ``threshold``; None where
+    it never does."""
+    rows = []
+    for (task, layer), (steps, values) in similarity.items():
+        epochs = snapshot_epochs(params, label, finetuned_run(params, label, task))
+        below = [i for i, v in enumerate(values) if v == v and v < threshold]
+        rows.append({"task": task, "layer": layer, "first snapshot below": below[0] if below else None,
+                     "epoch": epochs[below[0]] if below else None, "of epochs": epochs[-1],
+                     "final similarity": values[-1]})
     return rows

@@ -17,15 +17,76 @@ NOTEBOOK_ORDER = ["00_directprobe_primer", "00_tasks_and_models", "01_divergence
                   "05_layer_behavior"]
 
 
-def load_claims(numbers_dir) -> list[dict]:
-    """The claims a profile's run recorded, in notebook order ([] when it has not run)."""
+def load_claims(numbers_dir, reading: str | None = None) -> list[dict]:
+    """The claims a profile's run recorded, in notebook order ([] when it has not run). ``reading`` ("exact" or
+    "authors", or a step of the ablation): the claims a reading of the geometry moves are taken as computed under
+    it (``experiments.claims_by_reading``); None: as the chapters computed them, under the profile's reading."""
     numbers_dir = Path(numbers_dir)
+    run_reading = ((load_profile(numbers_dir) or {}).get("analysis") or {}).get("conventions", "exact")
     out = []
     for name in NOTEBOOK_ORDER:
         path = numbers_dir / f"{name}.json"
         if path.exists():
-            out += json.loads(path.read_text()).get("claims", [])
+            data = json.loads(path.read_text())
+            claims = data.get("claims", [])
+            if reading is not None:
+                by_reading = data.get("claims_by_reading") or {}
+                # A chapter that reads no label distance (the primers) records none; one recorded before the
+                # readings existed has its claims under the run's reading only, and cannot stand for another.
+                if not by_reading and reading != run_reading and name not in ("00_directprobe_primer",
+                                                                              "00_tasks_and_models"):
+                    raise KeyError(f"{path}: recorded under the {run_reading!r} reading only (before the claims were "
+                                   f"kept under both): run the chapter again for the {reading!r} reading")
+                if by_reading and reading not in by_reading:
+                    raise KeyError(f"{path}: no claims under the reading {reading!r} (recorded: {', '.join(by_reading)})")
+                moved = {c["id"]: c for c in by_reading.get(reading, [])}
+                claims = [moved.get(c["id"], c) for c in claims]
+            out += claims
     return out
+
+
+def load_readings(numbers_dirs: dict) -> dict[str, list[dict]]:
+    """{"<profile> · exact": claims, "<profile> · authors": claims, ...} for every profile that has results: the
+    ledger's columns, both readings of each profile side by side."""
+    out = {}
+    for profile, folder in numbers_dirs.items():
+        for reading in ("exact", "authors"):
+            try:
+                claims = load_claims(folder, reading)
+            except KeyError as e:
+                print(f"{profile}: no {reading} reading ({e.args[0]})")
+                continue
+            if claims:
+                out[f"{profile} · {reading}"] = claims
+    return out
+
+
+def ablation_table(numbers_dir) -> pd.DataFrame:
+    """For every claim whose verdict differs between ours and the authors' reading: its verdict under each step of
+    the ablation (the authors' reading with one convention switched back to ours). The conventions whose column
+    turns back to ours' verdict are those that decide it, named in the last column."""
+    numbers_dir = Path(numbers_dir)
+    rows = []
+    for name in NOTEBOOK_ORDER:
+        path = numbers_dir / f"{name}.json"
+        by_reading = json.loads(path.read_text()).get("claims_by_reading") if path.exists() else None
+        if not by_reading:
+            continue
+        verdicts = {r: {c["id"]: c for c in claims} for r, claims in by_reading.items()}
+        for cid, exact in verdicts["exact"].items():
+            authors = verdicts["authors"][cid]
+            if exact["verdict"] == authors["verdict"]:
+                continue
+            row = {"claim": f"{exact['section']}: {exact['claim']}", "exact": exact["verdict"],
+                   "authors": authors["verdict"]}
+            steps = [r for r in verdicts if r.startswith("authors without ")]
+            for r in steps:
+                row[r.removeprefix("authors ")] = verdicts[r][cid]["verdict"]
+            row["decided by"] = ", ".join(r.removeprefix("authors without ") for r in steps
+                                          if verdicts[r][cid]["verdict"] == exact["verdict"]) or \
+                "no single convention (only several together)"
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def load_profile(numbers_dir) -> dict | None:
@@ -163,3 +224,47 @@ def _cross_task_flips(table5: list[dict]) -> list[str]:
                        f"seeds {[s for s, v in own_wins.items() if v]}, not in "
                        f"{[s for s, v in own_wins.items() if not v]}")
     return out
+
+
+def causes(numbers_dir) -> pd.DataFrame:
+    """For every claim that does not hold (as the chapters computed it, under the profile's reading): what the
+    run measured that bears on why, or "cause not found". §4.1: the train/test similarity along fine-tuning
+    (chapter 01's trajectory); §4.5: when each layer fell below 0.5 (chapter 05's crossings) beside the paper's 3
+    epochs of BERT-base; §4.2's TREC-50: the question asked twice, and the labels the training data hold; any
+    claim: the cases that change side with the fine-tuning seed. Where the two readings disagree, the ablation
+    table is the cause (``ablation_table``)."""
+    n01, n02, n05 = (load_numbers(numbers_dir, nb) for nb in ("01_divergence", "02_linearity", "05_layer_behavior"))
+    flips = seed_flips(numbers_dir)
+    rows = []
+    for c in load_claims(numbers_dir):
+        if c["verdict"] != "does not hold":
+            continue
+        found = []
+        if c["id"] == "4.1-similarity":
+            for s in n01.get("trajectory_summary", []):
+                if not s.get("measured snapshots"):
+                    continue
+                below, above = s.get("first epoch below the original"), s.get("first epoch above the original")
+                found.append(f"{s['task']}: " + ("falls steadily" if s["monotone fall"] else
+                                                 f"peaks at epoch {s['peak epoch']:g} ({s['peak similarity']:.2f})") +
+                             (f", below the original beyond the interval from epoch {below:g}" if below is not None
+                              else ", never below the original beyond the interval") +
+                             (f", above it from epoch {above:g}" if above is not None else "") +
+                             f", ends at {s['last similarity']:.2f}")
+        elif c["id"] == "4.5-correlated":
+            crossed = [r for r in n05.get("crossings", []) if r["first snapshot below"] is not None]
+            found += [f"{r['task']}/layer {r['layer']} below 0.5 from epoch {r['epoch']:g} of {r['of epochs']:g}"
+                      for r in crossed]
+            if crossed:
+                found.append("the paper's BERT-base was fine-tuned for 3 epochs")
+        elif c["id"].startswith("4.2-trec"):
+            for r in n02.get("trec_twins", []):
+                if r["rep"] == "original":
+                    found.append(f"{r['model']}: twins kept {r['#clusters, twins kept (authors)']} clusters, dropped "
+                                 f"{r['#clusters, twins dropped (ours)']}, for {r['labels']} labels in the training "
+                                 f"data (the paper: 50)")
+        section = c["section"].split(",")[0]
+        found += [f for f in flips if f.startswith(section)]
+        rows.append({"id": c["id"], "claim": f"{c['section']}: {c['claim']}", "ours": c["ours"],
+                     "measured cause": "; ".join(found) if found else "cause not found"})
+    return pd.DataFrame(rows, columns=["id", "claim", "ours", "measured cause"])

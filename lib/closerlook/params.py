@@ -60,6 +60,12 @@ SCHEMA = {
         # worker processes for independent DirectProbe fits (snapshots x layers); -1 = every core, 1 = none
         "n_jobs": int,
     },
+    "analysis": {
+        # which reading of the geometry the chapters' tables, figures and claims use: "exact" (ours, the
+        # default) or "authors" (the conventions of the authors' analysis code, closerlook.conventions). The
+        # ledger records every claim under both either way.
+        "conventions": str,
+    },
 }
 
 
@@ -164,6 +170,9 @@ def _ranges(params: dict, path: str) -> None:
         bad("directprobe.rate", dp["rate"], "a fraction of the merge history in (0, 1]")
     if dp.get("n_jobs", -1) == 0 or dp.get("n_jobs", -1) < -1:
         bad("directprobe.n_jobs", dp["n_jobs"], "a number of worker processes >= 1, or -1 for every core")
+    conventions = params.get("analysis", {}).get("conventions", "exact")
+    if conventions not in ("exact", "authors"):
+        bad("analysis.conventions", conventions, "'exact' (ours, the default) or 'authors' (the authors' code)")
     layers = dp.get("dynamics_layers", ["last"])
     if not layers:
         bad("directprobe.dynamics_layers", layers, "at least one layer")
@@ -256,6 +265,8 @@ def load_params(path: str | Path = "default") -> dict:
         raise ParamsError(f"{path}: 'dynamics_model' = {params['dynamics_model']!r}: one of the 'models' labels "
                           f"({', '.join(params['models'])})")
     params["data"] = params.get("data") or {}
+    params["analysis"] = params.get("analysis") or {}
+    params["analysis"].setdefault("conventions", "exact")
     params["data"].setdefault("max_train_sentences", {})
     params["data"].setdefault("max_test_sentences", {})
     if "default" not in params["finetune"].get("epochs", {}):

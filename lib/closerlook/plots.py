@@ -154,3 +154,21 @@ def circle_toy_figure(X, y, dp, colors: dict, radius: float = 1.0):
         axes[1].scatter(*X[y == lab].T, s=6, color=c)
     axes[1].set_title(f"DirectProbe: {dp.n_clusters_} clusters\n(grey: where a separator must pass)")
     return fig
+
+
+def similarity_trajectory_figure(rows: list[dict], model: str):
+    """§4.1 along fine-tuning: each task's train/test similarity at every snapshot, with its bootstrap band
+    (rows of ``experiments.similarity_trajectory``)."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for task in dict.fromkeys(r["task"] for r in rows):
+        mine = [r for r in rows if r["task"] == task]
+        epochs = [r["epoch"] for r in mine]
+        line, = ax.plot(epochs, [r["similarity"] for r in mine], marker="o", ms=3, label=task)
+        ax.fill_between(epochs, [r["low"] for r in mine], [r["high"] for r in mine], color=line.get_color(),
+                        alpha=0.15, lw=0)
+    ax.set_xlabel("epoch of fine-tuning")
+    ax.set_ylabel("train/test similarity (Pearson)")
+    ax.set_title(f"§4.1 along fine-tuning ({model}, last layer)")
+    ax.legend(fontsize=7)
+    return fig

@@ -129,6 +129,9 @@ def key_numbers(run: Path) -> dict:
         numbers = {k: v for k, v in data.get("numbers", {}).items() if k != "stage_seconds"}
         walk(path.stem, numbers)
         walk(path.stem + "/claims", {c["id"]: c["verdict"] for c in data.get("claims", [])})
+        for reading, claims in (data.get("claims_by_reading") or {}).items():
+            walk(f"{path.stem}/claims_by_reading/{reading}",
+                 {c["id"]: {"verdict": c["verdict"], "margin": c.get("margin")} for c in claims})
     return out
 
 

@@ -18,6 +18,7 @@ class Report:
         self.notebook = notebook
         self.numbers: dict = {}
         self.claims: list[dict] = []
+        self.by_reading: dict[str, list[dict]] = {}
 
     def record(self, key: str, value):
         """Keep a key number (tests check these)."""
@@ -30,6 +31,20 @@ class Report:
         self.claims.append(claim.to_dict())
         return claim
 
+    def readings(self, by_reading: dict[str, list[dict]], profile_reading: str):
+        """Keep the claims that a reading of the geometry moves, under every reading
+        (``experiments.claims_by_reading``). The chapter's own claims were computed under the profile's reading by
+        the chapter's cells: where one of them says otherwise than the same claim computed here, the two code
+        paths disagree, and that is an error, never a silent pick."""
+        own = {c["id"]: c for c in self.claims}
+        for c in by_reading.get(profile_reading, []):
+            mine = own.get(c["id"])
+            if mine is not None and (mine["verdict"], mine["ours"]) != (c["verdict"], c["ours"]):
+                raise RuntimeError(f"{self.notebook}: claim {c['id']} is '{mine['verdict']}' ({mine['ours']}) in the "
+                                   f"chapter but '{c['verdict']}' ({c['ours']}) under its reading {profile_reading!r}")
+        self.by_reading = by_reading
+        return readings_table(by_reading)
+
     def claims_table(self):
         """The claims with their verdicts and reasons, whole (no cell is cut short)."""
         return claims_table(self.claims)
@@ -40,7 +55,8 @@ class Report:
         path = folder / f"{self.notebook}.json"
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps({"notebook": self.notebook, "numbers": plain(self.numbers),
-                                   "claims": plain(self.claims)}, indent=1))
+                                   "claims": plain(self.claims), "claims_by_reading": plain(self.by_reading)},
+                                  indent=1))
         tmp.replace(path)
         return path
 
@@ -68,3 +84,15 @@ def plain(x):
     if isinstance(x, float) and math.isnan(x):
         return None
     return x
+
+
+def readings_table(by_reading: dict[str, list[dict]]) -> pd.DataFrame:
+    """One row per claim, one column per reading: the verdict (and, for ours and the authors', the evidence)."""
+    rows = {}
+    for name, claims in by_reading.items():
+        for c in claims:
+            row = rows.setdefault(c["id"], {"claim": f"{c['section']}: {c['claim']}"})
+            row[name] = c["verdict"]
+            if name in ("exact", "authors"):
+                row[f"{name}: ours"] = c["ours"]
+    return pd.DataFrame(list(rows.values()))
