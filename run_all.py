@@ -187,7 +187,11 @@ def print_ledger(results_root: Path, profiles: list[str]) -> None:
     print("\nclaims ledger (" + ", ".join(found) + ")")
     print(text_ledger(found))
     for p, folder in folders.items():
-        table = ablation_table(folder)
+        try:
+            table = ablation_table(folder)
+        except KeyError as e:
+            print(f"\n{p}: {e.args[0]}")
+            continue
         if len(table):
             print(f"\n{p}: verdicts that the reading decides (the authors' reading with one convention switched "
                   "back to ours at a time)")

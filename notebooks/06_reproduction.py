@@ -111,9 +111,14 @@ reading_table[["section", "claim"] + [f"{p}: verdict" for p in both]]
 # decides the claim.
 
 # %%
-ablations = {p: ledger.ablation_table(folders[p]) for p in claims}
-for p, t in ablations.items():
-    print(f"{p}:", "the two readings agree on every claim" if t.empty else f"{len(t)} claim(s) differ")
+ablations = {}
+for p in claims:
+    try:
+        ablations[p] = ledger.ablation_table(folders[p])
+        print(f"{p}:", "the two readings agree on every claim" if ablations[p].empty else
+              f"{len(ablations[p])} claim(s) differ")
+    except KeyError:
+        print(f"{p}: not recorded under both readings (run it again: python run_all.py --params {p})")
 pd.concat({p: t for p, t in ablations.items() if not t.empty}, names=["profile"]) if any(
     not t.empty for t in ablations.values()) else None
 

@@ -121,3 +121,5 @@ def test_a_run_recorded_before_the_readings_stands_for_its_own_reading_only(tmp_
     assert "no authors reading" in capsys.readouterr().out
     with pytest.raises(KeyError, match="recorded under the 'exact' reading only"):
         ledger.load_claims(numbers, "authors")
+    with pytest.raises(KeyError, match="no claims recorded under both readings"):
+        ledger.ablation_table(numbers)      # an empty table would say that the readings agree

@@ -66,12 +66,13 @@ def ablation_table(numbers_dir) -> pd.DataFrame:
     the ablation (the authors' reading with one convention switched back to ours). The conventions whose column
     turns back to ours' verdict are those that decide it, named in the last column."""
     numbers_dir = Path(numbers_dir)
-    rows = []
+    rows, recorded = [], False
     for name in NOTEBOOK_ORDER:
         path = numbers_dir / f"{name}.json"
         by_reading = json.loads(path.read_text()).get("claims_by_reading") if path.exists() else None
         if not by_reading:
             continue
+        recorded = True
         verdicts = {r: {c["id"]: c for c in claims} for r, claims in by_reading.items()}
         for cid, exact in verdicts["exact"].items():
             authors = verdicts["authors"][cid]
@@ -86,6 +87,9 @@ def ablation_table(numbers_dir) -> pd.DataFrame:
                                           if verdicts[r][cid]["verdict"] == exact["verdict"]) or \
                 "no single convention (only several together)"
             rows.append(row)
+    if not recorded:
+        # An empty table would say that the readings agree; a run that never computed the second says nothing.
+        raise KeyError(f"{numbers_dir}: no claims recorded under both readings (a run from before them): run it again")
     return pd.DataFrame(rows)
 
 
@@ -246,14 +250,14 @@ def causes(numbers_dir) -> pd.DataFrame:
                     continue
                 below, above = s.get("first epoch below the original"), s.get("first epoch above the original")
                 found.append(f"{s['task']}: " + ("falls steadily" if s["monotone fall"] else
-                                                 f"peaks at epoch {s['peak epoch']:g} ({s['peak similarity']:.2f})") +
-                             (f", below the original beyond the interval from epoch {below:g}" if below is not None
+                                                 f"peaks at epoch {s['peak epoch']:.1f} ({s['peak similarity']:.2f})") +
+                             (f", below the original beyond the interval from epoch {below:.1f}" if below is not None
                               else ", never below the original beyond the interval") +
-                             (f", above it from epoch {above:g}" if above is not None else "") +
+                             (f", above it from epoch {above:.1f}" if above is not None else "") +
                              f", ends at {s['last similarity']:.2f}")
         elif c["id"] == "4.5-correlated":
             crossed = [r for r in n05.get("crossings", []) if r["first snapshot below"] is not None]
-            found += [f"{r['task']}/layer {r['layer']} below 0.5 from epoch {r['epoch']:g} of {r['of epochs']:g}"
+            found += [f"{r['task']}/layer {r['layer']} below 0.5 from epoch {r['epoch']:.1f} of {r['of epochs']:g}"
                       for r in crossed]
             if crossed:
                 found.append("the paper's BERT-base was fine-tuned for 3 epochs")
