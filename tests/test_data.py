@@ -225,3 +225,25 @@ def test_a_task_is_parsed_once_per_version_of_its_file(tmp_path, monkeypatch):
     (mirror / "trec" / "TREC_10.label").write_text("NUM:dist How far ?\n")
     with pytest.raises(DataError, match="sha256 mismatch"):
         load_task("trec", "test", mirror)
+
+
+@pytest.mark.parametrize("task", ["pos", "dep", "trec"])
+def test_a_control_task_keeps_one_label_per_type(task):
+    """Hewitt & Liang's control task: a word (DEP: dependent; TREC: question) type has one label in both splits,
+    drawn from the training split's distribution, so that only memorising types can predict it."""
+    from collections import Counter
+    from closerlook.data import control_task, example_types, load_task
+    train, test = load_task(task, "train"), load_task(task, "test")
+    c_train, c_test = control_task(train, test, seed=0)
+    seen = {}
+    for data in (c_train, c_test):
+        for t, label in zip(example_types(data), data.labels.tolist()):
+            assert seen.setdefault(t, label) == label
+    assert set(c_train.labels.tolist()) <= set(train.labels.tolist())
+    assert len(c_train) == len(train) and c_train.targets is train.targets
+    # Type-level draws from the label distribution: the frequent labels stay frequent (not a copy of the task).
+    top = Counter(train.labels.tolist()).most_common(1)[0][0]
+    assert Counter(c_train.labels.tolist())[top] > 0
+    assert np.mean(c_train.labels == train.labels) < 0.5
+    assert control_task(train, test, seed=0)[0].labels.tolist() == c_train.labels.tolist()
+    assert control_task(train, test, seed=1)[0].labels.tolist() != c_train.labels.tolist()

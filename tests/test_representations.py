@@ -115,3 +115,27 @@ def test_model_table_has_the_papers_five_and_the_embedded_model_offline():
     assert list(table.index[:5]) == ["bert-tiny", "bert-mini", "bert-small", "bert-medium", "bert-base"]
     assert table.loc[DEFAULT_MODEL, ["layers", "heads", "width"]].tolist() == [6, 12, 384]
     assert table.loc["bert-base", "params_m (paper)"] == 110.1
+
+
+def test_loading_is_quiet_unless_weights_are_missing(tmp_path, capfd):
+    """transformers' loading report and bars stay out of a notebook (they were a red block at every load); a
+    checkpoint that lacks weights the model needs (initialised at random) is said, in one warning."""
+    import json
+    import shutil
+    import warnings as w
+    from conftest import make_tiny_bert
+    from closerlook.representations import Encoder
+    folder = make_tiny_bert(tmp_path / "tiny")
+    capfd.readouterr()
+    with w.catch_warnings():
+        w.simplefilter("error")               # no warning at all for a complete checkpoint
+        Encoder.load(folder)
+    out, err = capfd.readouterr()
+    assert "LOAD REPORT" not in out + err and "Loading weights" not in out + err and err.strip() == ""
+    short = tmp_path / "short"
+    shutil.copytree(folder, short)
+    config = json.loads((short / "config.json").read_text())
+    config["num_hidden_layers"] += 1          # a layer the weights do not have
+    (short / "config.json").write_text(json.dumps(config))
+    with pytest.warns(UserWarning, match=r"weight\(s\) not loaded .* initialised at random \(encoder\.layer\.2"):
+        Encoder.load(short)

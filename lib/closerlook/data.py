@@ -526,3 +526,34 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+def example_types(data: TaskData) -> list[str]:
+    """What a control task keys an example's label on (Hewitt & Liang, 2019): the word's type (lowercased) for a
+    word task, the dependent's type for a pair task (DEP: the dependent is the second target word), the whole
+    question for a sentence task."""
+    kind = data.kind
+    out = []
+    for row in data.targets:
+        words = data.sentences[row[0]]
+        if kind == "sentence":
+            out.append(" ".join(words).lower())
+        else:
+            out.append(words[row[-1]].lower())
+    return out
+
+
+def control_task(train: TaskData, test: TaskData, seed: int = 0) -> tuple[TaskData, TaskData]:
+    """The task's control task: every type (``example_types``) gets one label, drawn once from the training split's
+    label distribution with ``seed``, and keeps it in both splits. A probe that does well on it has memorised
+    types, not read the task off the representation; selectivity = task accuracy - control accuracy."""
+    labels, counts = np.unique(train.labels, return_counts=True)
+    types_train, types_test = example_types(train), example_types(test)
+    vocabulary = list(dict.fromkeys(types_train + types_test))
+    drawn = np.random.default_rng(seed).choice(labels, size=len(vocabulary), p=counts / counts.sum())
+    by_type = dict(zip(vocabulary, drawn.tolist()))
+
+    def relabel(data, types):
+        return TaskData(data.task, data.split, data.sentences, data.targets,
+                        np.array([by_type[t] for t in types], dtype=str))   # str: test's own dtype may be narrower
+    return relabel(train, types_train), relabel(test, types_test)

@@ -61,3 +61,57 @@ def probe_similarity(probe_a, probe_b) -> float:
     """Spatial similarity of two fitted probes over the labels both have (e.g. train vs test, §4.1)."""
     common = sorted(set(probe_a.classes_) & set(probe_b.classes_))
     return spatial_similarity(distance_vector(probe_a, common), distance_vector(probe_b, common))
+
+
+# --- beyond the paper: a chance level for a similarity, and a second measure (issue 31) -------------------------
+
+def permutation_null(u, v, n_perm: int = 10_000, seed: int = 0) -> dict:
+    """How far a Pearson similarity of two distance vectors lies above chance: the same correlation with one
+    vector's entries permuted ``n_perm`` times (which label pair goes with which broken, everything else kept).
+
+    Returns r, the two-sided p-value ((1 + #{|r_perm| >= |r|}) / (1 + n_perm)), the null's mean and 95th
+    percentile, and r calibrated against the null, (r - null mean) / (1 - null mean): about 0 for unrelated
+    vectors, 1 for identical ones."""
+    u, v = np.asarray(u, float), np.asarray(v, float)
+    r = spatial_similarity(u, v)
+    rng = np.random.default_rng(seed)
+    perms = np.argsort(rng.random((n_perm, len(v))), axis=1)
+    a = u - u.mean()
+    b = v[perms] - v.mean()
+    null = (b @ a) / np.sqrt((a @ a) * (b * b).sum(1))
+    mean = float(null.mean())
+    return {"r": r, "p_value": float((1 + np.sum(np.abs(null) >= abs(r) - 1e-12)) / (1 + n_perm)),
+            "null_mean": mean, "null_95": float(np.quantile(null, 0.95)),
+            "calibrated": float((r - mean) / (1 - mean))}
+
+
+def linear_cka(X, Y, debiased: bool = True) -> float:
+    """Linear CKA between two representations of the same rows (Kornblith et al., 2019), debiased by default
+    (the unbiased HSIC estimator of Song et al., 2012, as in Davari et al., 2023: without it, CKA of unrelated
+    representations of few rows in many dimensions is far above 0).
+
+    Computed in feature space, never forming the n x n Gram matrices: with K = X X^T and L = Y Y^T (columns
+    centred) and K~, L~ the same with their diagonals set to 0, tr(K~ L~) = ||X^T Y||^2 - sum_i |x_i|^2 |y_i|^2,
+    1^T K~ 1 = |sum_i x_i|^2 - sum_i |x_i|^2 and 1^T K~ L~ 1 = sum_i (x_i . s_x - |x_i|^2)(y_i . s_y - |y_i|^2)."""
+    X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
+    if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y):
+        raise ValueError(f"CKA compares two representations of the same rows, got shapes {X.shape} and {Y.shape}")
+    n = len(X)
+    if n < 4:
+        raise ValueError(f"CKA needs at least 4 rows, got {n}")
+    X, Y = X - X.mean(0), Y - Y.mean(0)
+    if not debiased:
+        xy, xx, yy = (np.linalg.norm(A.T @ B) ** 2 for A, B in ((X, Y), (X, X), (Y, Y)))
+        return float(xy / np.sqrt(xx * yy))
+
+    def hsic(A, B):
+        a2, b2 = (A * A).sum(1), (B * B).sum(1)
+        trace = np.linalg.norm(A.T @ B) ** 2 - a2 @ b2
+        sum_a, sum_b = (A.sum(0) @ A.sum(0)) - a2.sum(), (B.sum(0) @ B.sum(0)) - b2.sum()
+        row_a, row_b = A @ A.sum(0) - a2, B @ B.sum(0) - b2
+        return (trace + sum_a * sum_b / ((n - 1) * (n - 2)) - 2 / (n - 2) * (row_a @ row_b)) / (n * (n - 3))
+
+    xx, yy = hsic(X, X), hsic(Y, Y)
+    if xx <= 0 or yy <= 0:
+        raise ValueError("CKA is not defined for a representation without variance")
+    return float(hsic(X, Y) / np.sqrt(xx * yy))

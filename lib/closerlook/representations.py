@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,22 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith(("/", "./", "../", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
 
 
+def _quietly(load, *args, **kwargs):
+    """``load(*args, **kwargs)`` with transformers' own loading report and its progress bars kept out of the
+    reader's way (a notebook shows them as a red block at every load); what needs acting on is checked by the caller
+    from the loading info instead."""
+    from transformers.utils import logging as hf_logging
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        return load(*args, **kwargs)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 class Encoder:
     """A tokenizer and a BERT-architecture encoder, with an identity for caches."""
 
@@ -94,7 +111,8 @@ class Encoder:
         offline = local or os.environ.get("HF_HUB_OFFLINE") == "1"
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
-            model = AutoModel.from_pretrained(source, local_files_only=offline, add_pooling_layer=False)
+            model, info = _quietly(AutoModel.from_pretrained, source, local_files_only=offline,
+                                   add_pooling_layer=False, output_loading_info=True)
         except Exception as e:
             said = " ".join(str(e).split()) or type(e).__name__      # the whole message, on one line
             said = said if len(said) <= 300 else said[:297] + "..."
@@ -102,6 +120,14 @@ class Encoder:
             raise ModelLoadError(f"cannot load model {name!r} from {source} [{where}]: {said}") from None
         if not getattr(tokenizer, "is_fast", False):
             raise ModelLoadError(f"model {name!r}: a fast tokenizer is needed to map subwords to words")
+        # What the reader must act on: weights the checkpoint lacks (initialised at random) or has in another shape.
+        # The pooler the checkpoint holds and we do not build (add_pooling_layer=False) is not such a thing.
+        unfit = list(info.get("missing_keys") or []) + [str(k[0]) if isinstance(k, tuple) else str(k)
+                                                        for k in info.get("mismatched_keys") or []]
+        if unfit:
+            warnings.warn(f"model {name!r}: {len(unfit)} weight(s) not loaded from {source} and initialised at random "
+                          f"({', '.join(unfit[:4])}{' ...' if len(unfit) > 4 else ''}): its representations are not "
+                          "the checkpoint's", stacklevel=2)
         return cls(str(name), tokenizer, model, device)
 
     @property
