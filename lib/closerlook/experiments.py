@@ -782,11 +782,31 @@ def task_labels(params, task: str) -> list:
     return sorted(set(train.labels.tolist()) | set(test.labels.tolist()))
 
 
+_measured: dict = {}   # (what names a profile's run, the call's arguments) -> a partition or a space's pairs
+
+
+def _memo_key(params, label: str, *args) -> tuple:
+    """What names a reading's measurement of a run's snapshot in this process: the cache folder, the model, the
+    data, fine-tuning and DirectProbe settings, and the call's own arguments. The seven readings of a chapter ask
+    for the same snapshots again and again; without this each ask hashed the snapshot's array for the cache."""
+    return (str(cache_dir()), label, params["models"][label], os.environ.get("CLOSERLOOK_DATA_DIR"),
+            json.dumps([params["data"], params["finetune"], params["directprobe"]], sort_keys=True, default=str),
+            *args)
+
+
 def fixed_partition(params, label: str, task: str, seed: int | None, reading: Reading):
     """Convention 4's partition of the training rows: the clusters DirectProbe finds on the fine-tuned model's last
     layer (the authors' cluster file, made in their 'probing' mode from the fine-tuned layer 12). None when that
     space is linear: the partition is then the labels. Rows DirectProbe left out (a question asked twice under
     two labels) are None."""
+    key = _memo_key(params, label, "partition", task, seed, reading.rate)
+    if key not in _measured:
+        _measured[key] = _fixed_partition(params, label, task, seed, reading)
+    return _measured[key]
+
+
+def _fixed_partition(params, label: str, task: str, seed: int | None, reading: Reading):
+    """Computes fixed_partition (memoised there)."""
     train, _ = task_data(params, task)
     X = snapshot(params, label, task, -1, "last", "train", seed)
     dp = directprobe(at_rate(params, reading), X, train.labels)
@@ -802,6 +822,15 @@ def dynamics_pairs(params, label: str, task: str, i: int, layer, seed: int | Non
     """The training set at snapshot i and one layer of a run, measured as the reading says: on its own clustering
     (None unless linear), or, under convention 4, on the fixed partition of the run ``partition_seed`` (default:
     ``seed``; None where two of its kept clusters meet, the authors' zeros)."""
+    key = _memo_key(params, label, "pairs", task, i, layer, seed, reading, partition_seed)
+    if key not in _measured:
+        _measured[key] = _dynamics_pairs(params, label, task, i, layer, seed, reading, partition_seed)
+    return _measured[key]
+
+
+def _dynamics_pairs(params, label: str, task: str, i: int, layer, seed: int | None, reading: Reading,
+                    partition_seed: int | None = None) -> dict | None:
+    """Computes dynamics_pairs (memoised there)."""
     train, _ = task_data(params, task)
     if not reading.fixed_partition:
         return space_pairs(params, snapshot(params, label, task, i, layer, "train", seed), train.labels, reading)
