@@ -472,12 +472,6 @@ def similarity_case(params, label: str, task: str, reading: Reading | None = Non
     return {"case": f"{label}/{task}", "seeds": seeds, "undefined_seeds": undefined}
 
 
-def fine_tuned_similarity(params, label: str, task: str, reading: Reading | None = None) -> float | None:
-    """Table 7's last column for the fine-tuned model (main seed) under a reading; None where not defined."""
-    r = table7_rows(params, label, task, reading)[1]["similarity"]
-    return None if r != r else r
-
-
 def min_distance_changes(params, label: str, task: str, layer="last", reading: Reading | None = None) -> dict | None:
     """§4.3 over seeds: each label's minimum distance after fine-tuning minus before, for every seed whose final
     space is measured (linear, or under the authors' fixed partition, not overlapping). None when the space
@@ -861,14 +855,17 @@ def claims_under(params, notebook: str, reading: Reading) -> list:
     if notebook == "01_divergence":
         cases = [c for label in params["models"] for task in params["tasks"]
                  if (c := similarity_case(params, label, task, reading)) is not None]
-        accuracy = []
+        accuracy, similarity = [], {}
         for label in params["models"]:
             for task in params["tasks"]:
-                rows = {r["rep"]: r["accs"] for r in table7_rows(params, label, task)}
-                accuracy.append({"case": f"{label}/{task}", **rows, "label": label, "task": task})
+                # One Table 7 read per case gives both the accuracies and the fine-tuned similarity under the reading.
+                rows = {r["rep"]: r for r in table7_rows(params, label, task, reading)}
+                accuracy.append({"case": f"{label}/{task}", **{rep: r["accs"] for rep, r in rows.items()}})
+                r = rows["fine-tuned"]["similarity"]
+                similarity[f"{label}/{task}"] = None if r != r else r
         gains = claims.accuracy_improves(accuracy).details["gains"]
         hurt = [{"case": c["case"], "gain": gains[c["case"]]["gain"], "gain_high": gains[c["case"]]["high"],
-                 "similarity": fine_tuned_similarity(params, c["label"], c["task"], reading)} for c in accuracy]
+                 "similarity": similarity[c["case"]]} for c in accuracy]
         return [claims.similarity_drops(cases), claims.hurt_diverges_most(hurt)]
     if notebook == "02_linearity":
         p = at_rate(params, reading)
