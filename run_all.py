@@ -289,6 +289,9 @@ def main(argv=None) -> int:
     results = []
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    # The kernels' bars are text: their stderr goes to a log, and a widget kept in a notebook without its state is
+    # an error box in JupyterLab (closerlook.progress).
+    os.environ.setdefault("CLOSERLOOK_PROGRESS", "text")
     if args.scheduler:
         from closerlook import experiments
         os.environ[experiments.SCHEDULER_ENV] = args.scheduler    # the notebooks' kernels inherit it

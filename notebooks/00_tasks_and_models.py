@@ -8,7 +8,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -25,8 +25,8 @@
 
 # %% tags=["parameters"]
 params_path = "../params/default.yaml"
-figures_dir = "../figures"
-results_dir = "../outputs/results"
+figures_dir = "../figures/default"
+results_dir = "../results/default/numbers"
 
 # %%
 import pandas as pd
@@ -108,7 +108,7 @@ pd.DataFrame({"question": [" ".join(trec.sentences[i]) for i in range(3)], "labe
 
 # %%
 table1 = model_table([DEFAULT_MODEL, *params["models"].values()])
-table1
+table1.astype(object).where(table1.notna(), "–")   # – : not in that source (the paper, or our model's config)
 
 # %% [markdown]
 # all-MiniLM-L6-v2 is deeper than BERT-small and shallower than BERT-medium, narrower than both, and so has fewer

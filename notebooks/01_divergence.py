@@ -8,7 +8,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -33,8 +33,8 @@
 
 # %% tags=["parameters"]
 params_path = "../params/default.yaml"
-figures_dir = "../figures"
-results_dir = "../outputs/results"
+figures_dir = "../figures/default"
+results_dir = "../results/default/numbers"
 
 # %%
 import numpy as np
@@ -48,6 +48,17 @@ from closerlook.report import Report
 params = load_params(params_path)
 report = Report("01_divergence")
 print(params["description"])
+
+# %% [markdown]
+# ## Fine-tuning, once
+# Every fine-tuning run this profile needs, one after another under one bar: which run of how many, and the time
+# left at the pace measured so far. On the default profile from an empty cache this is a few minutes on a laptop's
+# CPU; afterwards every run is read from the cache (nothing is trained twice). Interrupting is safe: the runs that
+# finished are kept, and running the cell again trains only the rest.
+
+# %%
+trained = ex.finetune_all(params)
+print(f"{trained} run(s) trained" if trained else "every fine-tuning run is in the cache")
 
 # %% [markdown]
 # ## Table 7: every model and task, original vs fine-tuned (last layer)
@@ -103,6 +114,19 @@ similarity_cases = [c for label in params["models"] for task in params["tasks"]
 pd.DataFrame([{"case": c["case"], **s} for c in similarity_cases for s in c["seeds"]]).round(3)
 
 # %% [markdown]
+# ### Is a similarity above chance?
+# A Pearson correlation over label pairs can be far from 0 by chance when the pairs are few. For each seed, the
+# similarity before and after fine-tuning with its p-value under a permutation null (the same correlation with
+# the label pairs of one vector shuffled, 10,000 times; `geometry.permutation_null`). A p-value near 1 says that
+# the similarity is what unrelated vectors give; the smallest possible is 1/10,001.
+
+# %%
+similarity_chance = [c for label in params["models"] for task in params["tasks"]
+                     for seed in ex.fine_tuning_seeds(params)
+                     if (c := ex.similarity_chance(params, label, task, seed)) is not None]
+pd.DataFrame(similarity_chance).round(4)
+
+# %% [markdown]
 # ## Along fine-tuning: when do train and test part?
 # The claim compares two points, before and after. Between them, the run kept a snapshot after every part of
 # training; DirectProbe on both splits at each gives the similarity along the way, with its band (bootstrap over
@@ -126,6 +150,33 @@ trajectory_summary.round(3)
 pd.DataFrame(trajectory).round(3)
 
 # %% [markdown]
+# ## Beyond the paper: baselines for Table 7
+# Table 7 compares the fine-tuned model with the original only. Two baselines say how much of each number the
+# original already owes to what any encoder of its shape would give, and to what a probe can memorise:
+# - **random weights**: the same architecture and tokenizer with freshly initialised weights (seed 0). It knows the
+#   words and their positions, through random projections, and nothing learnt.
+# - **control task** (Hewitt & Liang, 2019): every word type (for TREC, every question) gets one label drawn from the
+#   task's label distribution, in both splits. The probe's accuracy on it is what memorising types buys;
+#   *selectivity* is the task's accuracy minus the control's. Where the targets are a closed class of few types (the
+#   prepositions of PS-role and PS-fxn), the control task is nearly solved by identity alone, so its selectivity is
+#   negative and says little about the representation.
+#
+# The last column is the Pearson similarity of the training set's distance vector with the original model's: the
+# scale against which a fine-tuned model's similarity to its original can be read. Where the random encoder is not
+# linear, it has no distance vector, and its #clusters is left empty (more than the labels; DirectProbe's
+# clustering of a space that far from linear takes hours, so only its linearity is decided, `ex.labels_linear`).
+#
+# Read the random-weights rows before the fine-tuned ones: a similarity to the original that an untrained encoder
+# reaches too says more about the labels (how many points each has, which are rare) than about what training
+# taught; and a [CLS] vector that the original was never trained to use (all-MiniLM-L6-v2 was trained on the
+# mean of its tokens) can be read worse than a random one's.
+
+# %%
+baselines = pd.DataFrame([r for label in params["models"] for task in params["tasks"]
+                          for r in ex.baseline_rows(params, label, task)])
+baselines.assign(linear=baselines.linear.map({True: "Y", False: "N"})).round(3)
+
+# %% [markdown]
 # ## Claims
 # Each claim's verdict is one of *holds*, *does not hold* or *not testable here*, with its reason; the rules are
 # in `closerlook.claims`.
@@ -145,6 +196,8 @@ hurt_cases = [{"case": case, "gain": g["gain"], "gain_high": g["high"],
 report.record("table7", ours.assign(best_size=ours.best_size.map(list)).to_dict(orient="records"))
 report.record("similarity_cases", similarity_cases)
 report.record("similarity_trajectory", trajectory)
+report.record("similarity_chance", similarity_chance)
+report.record("baselines", baselines.to_dict(orient="records"))
 report.record("trajectory_summary", trajectory_summary.to_dict(orient="records"))
 report.record("stage_seconds", dict(ex.STAGE_SECONDS))
 report.claim(claims.accuracy_improves(accuracy_cases))

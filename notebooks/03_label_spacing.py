@@ -8,7 +8,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -31,8 +31,8 @@
 
 # %% tags=["parameters"]
 params_path = "../params/default.yaml"
-figures_dir = "../figures"
-results_dir = "../outputs/results"
+figures_dir = "../figures/default"
+results_dir = "../results/default/numbers"
 
 # %%
 import pandas as pd
@@ -105,7 +105,9 @@ if "pos" in params["tasks"]:
     fig = plots.centroid_paths_figure(paths, trio)
     plots.show_figure(fig, "fig03_pos_centroid_paths", figures_dir)
     fig3 = ex.trio_shift(params, model, "pos", trio, (first_layer, "last"))
-pd.DataFrame(fig3).T
+pd.DataFrame({layer: {"labels": ", ".join(v["labels"]),
+                      "mean centroid shift (per seed)": ", ".join(f"{x:.3f}" for x in v["mean_centroid_shift"])}
+              for layer, v in fig3.items()}).T.rename_axis("layer")
 
 # %% [markdown]
 # Read the two panels side by side: in the first layer the three labels' paths stay close together; in the last

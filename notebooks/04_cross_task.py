@@ -8,7 +8,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -34,8 +34,8 @@
 
 # %% tags=["parameters"]
 params_path = "../params/default.yaml"
-figures_dir = "../figures"
-results_dir = "../outputs/results"
+figures_dir = "../figures/default"
+results_dir = "../results/default/numbers"
 
 # %%
 import pandas as pd

@@ -8,7 +8,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -32,8 +32,8 @@
 
 # %% tags=["parameters"]
 params_path = "../params/default.yaml"
-figures_dir = "../figures"
-results_dir = "../outputs/results"
+figures_dir = "../figures/default"
+results_dir = "../results/default/numbers"
 
 # %%
 import pandas as pd
@@ -66,6 +66,29 @@ final_similarity.round(3)
 # Each curve starts at 1 (a layer is its own original). The last column above is where the curve ends, with a
 # bootstrap interval over label pairs: §4.5 expects the higher layers to stay above 0.5, that is, to change their
 # label geometry without losing it.
+
+# %% [markdown]
+# ### A second measure: linear CKA
+# The Pearson of distance vectors reads a layer through its labels' hulls, and only where the layer is linear.
+# Linear CKA (debiased; Kornblith et al., 2019) compares the whole representation of the same training examples
+# with the original layer's, with no labels and no linearity needed (so TREC is measured too). Beyond the paper:
+# do both say that the higher layers move more?
+
+# %%
+cka_curves, final_cka = ex.layer_cka(params, model, every_other)
+plots.show_figure(plots.layer_similarity_panels(cka_curves, params["tasks"], model, measure="linear CKA vs original"),
+                  "fig04_layer_cka", figures_dir)
+both_measures = pd.DataFrame(final_cka).merge(final_similarity[["task", "layer", "final similarity"]],
+                                              on=["task", "layer"], how="left")
+both_measures.round(3)
+
+# %% [markdown]
+# At the last snapshot, per task: does each measure put the highest layer further from its original than the
+# lowest?
+
+# %%
+agreement = pd.DataFrame(ex.measures_agree(final, final_cka))
+agreement
 
 # %% [markdown]
 # ### When does a layer fall below 0.5?
@@ -120,6 +143,8 @@ ranges.pivot_table(index=["task", "seed"], columns="layer", values="range").roun
 # %%
 report.record("final_similarity", final_similarity.to_dict(orient="records"))
 report.record("crossings", crossings.to_dict(orient="records"))
+report.record("layer_cka", both_measures.to_dict(orient="records"))
+report.record("measures_agree", agreement.to_dict(orient="records"))
 report.record("ranges", ranges.to_dict(orient="records"))
 report.record("stage_seconds", dict(ex.STAGE_SECONDS))
 higher = [l for l in every_other if l > enc.n_layers // 2]

@@ -8,7 +8,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -40,7 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from closerlook import ledger
-from closerlook.report import Report
+from closerlook.report import Report, show_verdicts
 
 report = Report("06_reproduction")
 folders = {p: Path(results_root) / p / "numbers" for p in profiles}
@@ -57,11 +57,7 @@ for p in profiles:
 # %%
 table = ledger.ledger_table(claims, used)
 shown = ["section", "claim", "paper"] + [f"{p}: {k}" for p in claims for k in ("ours", "verdict")]
-(table[shown].style.hide(axis="index")
- .map(lambda v: {"holds": "background-color: #d8f0d8", "does not hold": "background-color: #f6d6d6",
-                 "not testable here": "background-color: #eeeeee"}.get(v, ""),
-      subset=[f"{p}: verdict" for p in claims])
- .set_properties(**{"text-align": "left", "white-space": "normal"}))
+show_verdicts(table[shown], [f"{p}: verdict" for p in claims])
 
 # %% [markdown]
 # ## Where the profiles differ, and why
@@ -102,7 +98,7 @@ if len(claims) == 2:
 # %%
 both = ledger.load_readings(folders)
 reading_table = ledger.ledger_table(both)
-reading_table[["section", "claim"] + [f"{p}: verdict" for p in both]]
+show_verdicts(reading_table[["section", "claim"] + [f"{p}: verdict" for p in both]], [f"{p}: verdict" for p in both])
 
 # %% [markdown]
 # ### Which convention decides it?
@@ -156,6 +152,27 @@ trec = ledger.trec_table(folders)
 trec
 
 # %% [markdown]
+# ## Beyond the paper: baselines, control tasks, chance levels, CKA
+# None of these is a claim of the paper, and none enters the ledger; each says how much a number of the paper's
+# kind means (chapters 01 and 05 have the full tables).
+# - **A random-weights encoder** of the same architecture: how much of the original's accuracy and label geometry
+#   the architecture and the words alone give. A "random vs original geometry" near 1 says that much of a label
+#   geometry is there before any training, so a fine-tuned model's similarity to its original is to be read
+#   against it, not against 0.
+# - **Selectivity** (Hewitt & Liang): does fine-tuning raise what the probe reads off the representation, or only
+#   what it can memorise per word type? It is not informative for PS-role and PS-fxn, whose targets are a few
+#   dozen prepositions (the control task is solved by identity).
+# - **p-values** of the train/test similarity under a permutation of label pairs: is the similarity above chance?
+# - **CKA and the Pearson of distance vectors**: do two different measures agree that the highest layer moves most?
+#   (Empty for a profile recorded before these existed: run its chapters 01 and 05 again.)
+
+# %%
+beyond = ledger.beyond_table(folders)
+for line in ledger.beyond_findings(beyond) if len(beyond) else ["no profile has recorded the baselines yet"]:
+    print(line)
+beyond.round(3) if len(beyond) else None
+
+# %% [markdown]
 # ## Recorded
 
 # %%
@@ -165,6 +182,7 @@ report.record("ablation", {p: t.to_dict(orient="records") for p, t in ablations.
 report.record("causes", {p: t.to_dict(orient="records") for p, t in found_causes.items()})
 report.record("seed_flips", flips)
 report.record("trec", trec.to_dict(orient="records"))
+report.record("beyond", beyond.to_dict(orient="records"))
 saved = report.save(results_dir)
 
 # %% [markdown]

@@ -207,3 +207,16 @@ def test_seed_flips_name_the_cross_task_seeds_that_disagree(tmp_path):
     table5[2]["acc"] = 89.0
     (tmp_path / "04_cross_task.json").write_text(json.dumps({"numbers": {"table5": table5}}))
     assert seed_flips(tmp_path) == []
+
+
+def test_verdicts_are_marked_in_the_text_not_only_in_colour():
+    """JupyterLab drops a Styler's <style> block from an untrusted notebook: the mark in the cell survives it."""
+    import re
+    from closerlook.report import claims_table
+    claims = [{"id": "a", "section": "§4.1", "claim": "x", "paper": "p", "ours": "o", "verdict": v, "reason": "r"}
+              for v in ("holds", "does not hold", "not testable here")]
+    html = claims_table(claims).to_html()
+    cells = re.sub(r"<style.*?</style>", "", html, flags=re.S)        # what an untrusted notebook shows
+    for text in ("✔ holds", "✘ does not hold", "– not testable here"):
+        assert text in cells
+    assert "background-color: #f6d6d6" in html

@@ -158,3 +158,25 @@ def test_a_run_from_before_the_pieces_is_not_read_as_one_made_in_pieces(encoder,
     with pytest.raises(TypeError):                       # not adopted: it trains
         finetune(encoder, train, test, config, progress=False)
     assert (v1 / "COMPLETE").exists()
+
+
+def test_a_shared_bar_counts_every_update_and_a_cached_run_is_found_without_training(encoder):
+    import io
+    from tqdm.std import tqdm
+    train, test = subset("pos", n_train=40)
+    config = FinetuneConfig(**dict(CFG, epochs=1, snapshots=2, seed=5))
+    assert ft.cached_run(encoder, train, test, config) is None
+    with tqdm(total=ft.n_updates(train, config), file=io.StringIO()) as bar:
+        run = finetune(encoder, train, test, config, progress=bar)
+        assert bar.n == ft.n_updates(train, config) == run.meta["total_steps"]
+    assert ft.cached_run(encoder, train, test, config).folder == run.folder
+
+
+def test_progress_is_text_under_run_all_and_can_be_off(monkeypatch):
+    import io
+    import tqdm.std
+    from closerlook.progress import tqdm as bar
+    monkeypatch.setenv("CLOSERLOOK_PROGRESS", "text")
+    assert type(bar(range(3), file=io.StringIO())) is tqdm.std.tqdm
+    monkeypatch.setenv("CLOSERLOOK_PROGRESS", "off")
+    assert bar(range(3)).disable

@@ -484,3 +484,19 @@ def test_provenance_calls_a_resumed_run_clean_when_only_its_outputs_changed(tmp_
     (tmp_path / "lib/stage.py").write_text("second\n")
     assert code_dirty(tmp_path) is True
     assert code_dirty(tmp_path / "nowhere") is None
+
+
+def test_an_interrupted_cell_says_one_line_and_stops_the_notebook():
+    """Ctrl-C in a chapter's long cell: one line saying what is kept, not a traceback through the library, and
+    the notebook stops there (the interrupt is still an error to the kernel's client, e.g. papermill)."""
+    import nbclient
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import closerlook.experiments"),
+                nbformat.v4.new_code_cell("raise KeyboardInterrupt"),
+                nbformat.v4.new_code_cell("print('went on')")]
+    with pytest.raises(nbclient.exceptions.CellExecutionError):
+        nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    said = nb.cells[1].outputs
+    assert len(said) == 1 and said[0]["output_type"] == "stream" and said[0]["text"].count("\n") == 1
+    assert said[0]["text"].startswith("Interrupted.") and not nb.cells[2].outputs

@@ -15,9 +15,10 @@ import yaml
 from conftest import NOTEBOOKS, REPO, SOLUTIONS, make_tiny_bert, run_all
 
 FIGURES = ["fig01_directprobe_toy", "fig02_min_distance_ps-role_pos", "fig03_pos_centroid_paths",
-           "fig04_layer_similarity", "fig05_pos_centroid_shift_every_other_layer", "fig06_min_distance_all_tasks",
+           "fig04_layer_similarity", "fig04_layer_cka", "fig05_pos_centroid_shift_every_other_layer", "fig06_min_distance_all_tasks",
            "fig07_pos_centroid_shift_all_layers", "fig08_dep_centroid_shift_all_layers",
-           "fig09_ps-fxn_centroid_shift_all_layers", "fig10_ps-role_centroid_shift_all_layers"]
+           "fig09_ps-fxn_centroid_shift_all_layers", "fig10_ps-role_centroid_shift_all_layers",
+           "figS1_train_test_similarity_along_fine_tuning"]
 CLAIM_IDS = ["2.2-circle", "2.2-blobs", "2.2-classifier", "4.1-accuracy", "4.1-similarity", "4.1-hurt",
              "4.2-simpler", "4.2-linear", "4.2-trec-kept", "4.2-trec-dropped", "4.3-every-label", "4.3-mean",
              "4.3-figure3", "4.4-distances", "4.4-accuracy", "4.5-correlated", "4.5-ranges"]
@@ -149,11 +150,17 @@ def golden_moved(golden: dict, now: dict) -> list[str]:
     absolute floor, 1e-5, covers that; a changed stage moves hundreds of numbers by far more.
     """
     from closerlook.provenance import moved_numbers
-    if not any("/claims_by_reading/" in k for k in golden):
-        # A record made before the claims were kept under both readings (issue 27) holds none of them: it checks
-        # every number it has, and says that it checks no reading. Re-record it on its CPU model to check those.
-        warnings.warn("this golden record predates the readings of the geometry: their claims are not checked")
-        now = {k: v for k, v in now.items() if "/claims_by_reading/" not in k}
+
+    def record(key):                    # "01_divergence/baselines/3/acc" -> "01_divergence/baselines"
+        return "/".join(key.split("/")[:2])
+    recorded = {record(k) for k in golden}
+    newer = sorted({record(k) for k in now} - recorded)
+    if newer:
+        # Records a chapter keeps that the golden record's run did not have yet (the claims under both readings,
+        # issue 27; the baselines, issue 31; on a CPU model not re-recorded since): they are not checked, and the warning says so. A record that the golden
+        # run had and this run lacks is still a moved number.
+        warnings.warn(f"the golden record predates {', '.join(newer)}: those numbers are not checked")
+        now = {k: v for k, v in now.items() if record(k) in recorded}
     return moved_numbers(golden, now, rel=1e-4, absolute=1e-5)
 
 

@@ -355,8 +355,10 @@ def close_labels_split_late(first: list[float], last: list[float], first_layer, 
     if not first:
         return Claim("4.3-figure3", "§4.3, Figure 3", text, paper, "POS not run", UNTESTABLE, "the profile leaves POS out")
     diffs = [b - a for a, b in zip(first, last)]
-    ours = (f"mean centroid shift, layer {first_layer} {min(first):.3f}-{max(first):.3f} vs layer {last_layer} "
-            f"{min(last):.3f}-{max(last):.3f} ({len(diffs)} seed(s))")
+    def spread(values):     # one seed: its value; several: their range
+        return f"{values[0]:.3f}" if len(values) == 1 else f"{min(values):.3f}-{max(values):.3f}"
+    ours = (f"mean centroid shift, layer {first_layer} {spread(first)} vs layer {last_layer} {spread(last)} "
+            f"({len(diffs)} seed(s))")
     ok = min(diffs) > 0
     return Claim("4.3-figure3", "§4.3, Figure 3", text, paper, ours, HOLDS if ok else FAILS,
                  "larger in the last layer in every seed" if ok else "not larger in the last layer in every seed",

@@ -220,8 +220,10 @@ def render_index(profile: str, chapters: dict[str, dict | None], ledger_rows: li
         toc.append(f'<li><a href="{name}.html">{html.escape(title(name))}</a>{status(failed)}{solutions}</li>')
     prov = ""
     if provenance:
+        def shown(v):       # the package versions as "name version, ...", not a Python dict
+            return ", ".join(f"{k} {x}" for k, x in v.items()) if isinstance(v, dict) else str(v)
         prov = "<h2>How these were made</h2><ul>" + "".join(
-            f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in provenance.items()) + "</ul>"
+            f"<li>{html.escape(k)}: {html.escape(shown(v))}</li>" for k, v in provenance.items()) + "</ul>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>closer-look: {html.escape(profile)} profile</title>

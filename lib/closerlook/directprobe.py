@@ -36,7 +36,7 @@ from scipy.sparse import csr_matrix
 from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from . import hulls
 

@@ -21,7 +21,10 @@ from .directprobe import DirectProbe
 from .finetune import FinetuneConfig, FinetuneRun, finetune
 from .geometry import probe_similarity
 from .probes import probe_accuracy
+from .progress import quiet_interrupts
 from .representations import Encoder, represent
+
+quiet_interrupts()      # in a notebook, Ctrl-C in a long cell is one line (closerlook.progress)
 
 # Wall time per stage, summed over the calls of this process (run_all.py prints it per notebook).
 STAGE_SECONDS: dict[str, float] = defaultdict(float)
@@ -106,14 +109,18 @@ def dynamics_layers(params, enc: Encoder) -> list[int]:
     return sorted({l for l in layers if 0 <= l <= enc.n_layers} | {enc.n_layers})
 
 
-def original(params, label: str, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
-    """Train and test representations of the original model at one layer."""
-    enc = encoder(params, label)
+def represent_splits(params, enc: Encoder, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
+    """Train and test representations of a task by an encoder at one layer (cached on disk)."""
     train, test = task_data(params, task)
     layer = layer_index(enc, layer)
     with stage("extraction"):
         return (represent(enc, train, layers=[layer], progress=False)[0],
                 represent(enc, test, layers=[layer], progress=False)[0])
+
+
+def original(params, label: str, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
+    """Train and test representations of the original model at one layer."""
+    return represent_splits(params, encoder(params, label), task, layer)
 
 
 def finetune_config(params, label: str, seed: int | None = None) -> FinetuneConfig:
@@ -138,7 +145,7 @@ def fine_tuning_seeds(params) -> list[int]:
 _runs: dict[tuple, FinetuneRun] = {}
 
 
-def finetuned_run(params, label: str, task: str, seed: int | None = None) -> FinetuneRun:
+def finetuned_run(params, label: str, task: str, seed: int | None = None, progress=True) -> FinetuneRun:
     """The model fine-tuned on `task` with the profile's settings (cached run); `seed` picks a seed run.
 
     A notebook asks for the same run hundreds of times (once per snapshot, layer and split it reads). Finding it on
@@ -153,7 +160,7 @@ def finetuned_run(params, label: str, task: str, seed: int | None = None) -> Fin
     enc = encoder(params, label)
     train, test = task_data(params, task)
     with stage("fine-tuning"):
-        run = finetune(enc, train, test, finetune_config(params, label, seed), progress=True)
+        run = finetune(enc, train, test, finetune_config(params, label, seed), progress=progress)
     _runs[key] = run
     _recipes[run.folder] = (label, task, seed)
     return run
@@ -273,7 +280,7 @@ def fit_directprobes_ahead(params, label: str, fits) -> int:
     ``directprobe.n_jobs`` in the profile sets the workers (default: every core); under a Dask scheduler
     (``workers``) they go to the cluster's workers instead."""
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+    from .progress import tqdm
     todo = []
     for fit in dict.fromkeys(fits):
         call, args = _snapshot_call(params, label, *fit)
@@ -296,16 +303,53 @@ def _finetune_ahead(params, label: str, task: str, seed: int | None) -> None:
     finetuned_run(params, label, task, seed)   # lands in the on-disk cache
 
 
+def main_runs(params) -> list[tuple]:
+    """The profile's main fine-tuning runs, (model, task, None) each: every model and task."""
+    return [(label, task, None) for label in params["models"] for task in params["tasks"]]
+
+
+def seed_runs(params) -> list[tuple]:
+    """The other seeds' runs, (model, task, seed) each, of the tasks that get them. Which tasks do is read off the
+    main runs (``seed_tasks``): asking trains them first."""
+    return [(label, task, seed) for label in params["models"] for task in seed_tasks(params, label)
+            for seed in fine_tuning_seeds(params)[1:]]
+
+
+def finetune_all(params) -> int:
+    """Train every fine-tuning run of the profile that is not cached yet, one after another, under a bar that
+    says which run of how many and the time left at the pace measured so far (in updates; the snapshots' time
+    counts in the pace): the main runs first, then the seed runs of the tasks they choose. Returns how many were
+    trained. An interrupted run is trained again from its start; the runs finished before it are kept."""
+    from .finetune import cached_run, n_updates
+    from .progress import tqdm
+    trained = 0
+    for which, runs in (("", main_runs), ("seed ", seed_runs)):
+        todo = []
+        for label, task, seed in runs(params):
+            train, test = task_data(params, task)
+            config = finetune_config(params, label, seed)
+            if cached_run(encoder(params, label), train, test, config) is None:
+                todo.append((label, task, seed, n_updates(train, config)))
+        if not todo:
+            continue
+        with tqdm(total=sum(n for *_, n in todo), unit="update", desc="fine-tuning") as bar:
+            for k, (label, task, seed, _) in enumerate(todo, 1):
+                bar.set_description(f"fine-tuning {which}run {k} of {len(todo)}: {label} on {task}"
+                                    + ("" if seed is None else f", seed {seed}"))
+                finetuned_run(params, label, task, seed, progress=bar)
+        trained += len(todo)
+    return trained
+
+
 def finetune_ahead(params) -> int:
     """On a Dask cluster (``run_all.py --scheduler``): every fine-tuning run of the profile as independent blocks,
     the main runs (every model and task) first, then the other seeds of the tasks that get them, before any
     notebook starts; the notebooks then read them from the shared cache. Returns how many runs were sent."""
     from joblib import Parallel, delayed
-    main = [(label, task, None) for label in params["models"] for task in params["tasks"]]
+    main = main_runs(params)
     with workers() as n_jobs:
         Parallel(n_jobs=n_jobs)(delayed(_finetune_ahead)(params, *run) for run in main)
-        seeded = [(label, task, seed) for label in params["models"] for task in seed_tasks(params, label)
-                  for seed in fine_tuning_seeds(params)[1:]]
+        seeded = seed_runs(params)       # read off the main runs, which are in the cache now
         Parallel(n_jobs=n_jobs)(delayed(_finetune_ahead)(params, *run) for run in seeded)
     return len(main) + len(seeded)
 
@@ -573,12 +617,7 @@ def task_seeds(params, label: str, task: str) -> list[int]:
 
 def embed_with(params, run: FinetuneRun, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
     """Another task's train/test representations from a fine-tuned model's final weights (§4.4)."""
-    enc = _read_run(params, run, lambda r: r.encoder())
-    train, test = task_data(params, task)
-    layer = layer_index(enc, layer)
-    with stage("extraction"):
-        return (represent(enc, train, layers=[layer], progress=False)[0],
-                represent(enc, test, layers=[layer], progress=False)[0])
+    return represent_splits(params, _read_run(params, run, lambda r: r.encoder()), task, layer)
 
 
 # --- §4.5 over layers -------------------------------------------------------------------------------------------
@@ -896,7 +935,7 @@ def claims_by_reading(params, notebook: str) -> dict[str, list[dict]]:
     """{reading name: that chapter's claims under it} for ours, the authors' and each step of the ablation (the
     authors' reading with one convention switched back): the ledger's two readings and the table of which
     convention flips a verdict."""
-    from tqdm.auto import tqdm
+    from .progress import tqdm
     out = {}
     for reading in tqdm(readings(), desc=f"{notebook}: claims under each reading", leave=False):
         out[reading.name] = [c.to_dict() for c in claims_under(params, notebook, reading)]
@@ -980,4 +1019,165 @@ def threshold_crossings(params, label: str, similarity: dict, threshold: float =
         rows.append({"task": task, "layer": layer, "first snapshot below": below[0] if below else None,
                      "epoch": epochs[below[0]] if below else None, "of epochs": epochs[-1],
                      "final similarity": values[-1]})
+    return rows
+
+
+# --- beyond the paper: baselines, control tasks, chance levels, a second measure (issue 31) ----------------------
+# None of these decides a claim of the paper; they say how much a number of the paper's kind means.
+
+RANDOM_WEIGHTS_SEED = 0
+CONTROL_SEED = 0
+
+
+def random_encoder(params, label: str) -> Encoder:
+    """The model's architecture and tokenizer with freshly initialised weights (``RANDOM_WEIGHTS_SEED``)."""
+    key = (label, params["models"][label], "random weights", RANDOM_WEIGHTS_SEED)
+    if key not in _encoders:
+        enc = Encoder.random_weights(params["models"][label], seed=RANDOM_WEIGHTS_SEED)
+        enc.name = f"{label} (random weights)"
+        _encoders[key] = enc
+    return _encoders[key]
+
+
+def random_weights(params, label: str, task: str, layer="last") -> tuple[np.ndarray, np.ndarray]:
+    """Train and test representations of the random-weights encoder at one layer."""
+    return represent_splits(params, random_encoder(params, label), task, layer)
+
+
+def control_data(params, task: str) -> tuple[TaskData, TaskData]:
+    """The task's control task (Hewitt & Liang, 2019) on the profile's splits: one label per word type (per
+    question for TREC), drawn once from the training labels' distribution."""
+    from .data import control_task
+    return control_task(*task_data(params, task), seed=CONTROL_SEED)
+
+
+def _labels_linear(X, y) -> bool:
+    from itertools import combinations
+    from .hulls import hulls_meet
+    X, y = drop_conflicting_duplicates(np.asarray(X, np.float64), np.asarray(y).astype(str))
+    labels, centroids = label_centroids(X, y)
+    # The closest labels first: where two hulls meet, they are most likely among them, and one pair is enough.
+    pairs = sorted(combinations(range(len(labels)), 2), key=lambda p: np.linalg.norm(centroids[p[0]] - centroids[p[1]]))
+    return not any(hulls_meet(X[y == labels[a]], X[y == labels[b]]) for a, b in pairs)
+
+
+def labels_linear(params, X, y) -> bool:
+    """Whether DirectProbe would find one cluster per label in X, without clustering: exactly when no two labels'
+    hulls meet (DirectProbe's last merge state, one cluster per label, is then valid, and it is the answer). A
+    space where some do is answered at the first such pair; DirectProbe's clusters of a space far from linear (a
+    random-weights encoder's) take hours, as it asks about every merge. Rows repeated under two labels are left out,
+    as for DirectProbe (``directprobe``)."""
+    with stage("directprobe"):
+        return cached("directprobe", "labels_linear_v1", _labels_linear)(np.asarray(X, np.float32),
+                                                                         np.asarray(y).astype(str))
+
+
+def _distance_vectors(params, X, Xt, train: TaskData, test: TaskData, cluster_if_not_linear: bool = True):
+    """DirectProbe on both splits (our reading): the training fit and the two distance vectors over the label pairs
+    both have, or (fit, None, None) where a split is not linear. With ``cluster_if_not_linear`` False, a training
+    set that is not linear (``labels_linear``) is not clustered: (None, None, None)."""
+    from .geometry import distance_vector
+    if not cluster_if_not_linear and not labels_linear(params, X, train.labels):
+        return None, None, None
+    dp_train = directprobe(params, X, train.labels)
+    if not dp_train.is_linear_:
+        return dp_train, None, None
+    dp_test = directprobe(params, Xt, test.labels)
+    if not dp_test.is_linear_:
+        return dp_train, None, None
+    common = sorted(set(dp_train.classes_) & set(dp_test.classes_))
+    return dp_train, distance_vector(dp_train, common), distance_vector(dp_test, common)
+
+
+def chance_of(u, v) -> dict:
+    """A Pearson similarity beside its chance level: r, the permutation p-value over label pairs and the null's
+    95th percentile (``geometry.permutation_null``); NaNs where the similarity is not defined."""
+    from .geometry import permutation_null
+    if u is None or len(u) < 3 or np.ptp(u) == 0 or np.ptp(v) == 0:
+        return {"r": float("nan"), "p_value": float("nan"), "null_95": float("nan")}
+    null = permutation_null(u, v)
+    return {"r": null["r"], "p_value": null["p_value"], "null_95": null["null_95"]}
+
+
+def baseline_rows(params, label: str, task: str) -> list[dict]:
+    """Table 7 beside its baselines, last layer, read our way: for the random-weights encoder, the original and
+    the fine-tuned model, the MLP probe's accuracy on the task and on its control task, the selectivity (task
+    minus control accuracy, Hewitt & Liang), DirectProbe's #clusters and linearity, the train/test similarity with
+    its permutation p-value, and the similarity of the training set's distance vector to the original's (NaN where
+    a space is not linear). A random-weights space that is not linear has #clusters None (not clustered)."""
+    from .geometry import distance_vector, spatial_similarity
+    train, test = task_data(params, task)
+    control_train, control_test = control_data(params, task)
+    spaces = {"random weights": random_weights(params, label, task), "original": original(params, label, task),
+              "fine-tuned": finetuned(params, label, task)}
+    # The random encoder's space is only clustered when it is linear (``labels_linear``): Table 7's spaces are, and
+    # are clustered for Table 7 anyway.
+    vectors = {rep: _distance_vectors(params, X, Xt, train, test, cluster_if_not_linear=rep != "random weights")
+               for rep, (X, Xt) in spaces.items()}
+    original_fit = vectors["original"][0]
+    rows = []
+    for rep, (X, Xt) in spaces.items():
+        probe = mlp_probe(params, X, train.labels, Xt, test.labels)
+        control = mlp_probe(params, X, control_train.labels, Xt, control_test.labels)
+        dp_train, u, v = vectors[rep]
+        chance = chance_of(u, v)
+        to_original = float("nan")
+        if dp_train is not None and dp_train.is_linear_ and original_fit.is_linear_:
+            common = sorted(set(dp_train.classes_) & set(original_fit.classes_))
+            to_original = spatial_similarity(distance_vector(dp_train, common), distance_vector(original_fit, common))
+        rows.append({"model": label, "task": task, "rep": rep, "acc": 100 * probe["acc_mean"],
+                     "control acc": 100 * control["acc_mean"],
+                     "selectivity": 100 * (probe["acc_mean"] - control["acc_mean"]),
+                     # Not clustered (None): more clusters than labels, how many not computed.
+                     "clusters": None if dp_train is None else dp_train.n_clusters_,
+                     "labels": len(set(np.asarray(train.labels).tolist()) if dp_train is None else dp_train.classes_),
+                     "linear": dp_train is not None and bool(dp_train.is_linear_), "similarity": chance["r"],
+                     "similarity p": chance["p_value"], "similarity to original": to_original})
+    return rows
+
+
+def similarity_chance(params, label: str, task: str, seed: int | None = None) -> dict | None:
+    """§4.1's train/test similarity before and after fine-tuning (one seed, our reading) with each one's
+    permutation p-value; None where it is not defined before and after."""
+    train, test = task_data(params, task)
+    before = _distance_vectors(params, *original(params, label, task), train, test)
+    after = _distance_vectors(params, *finetuned(params, label, task, seed=seed), train, test)
+    if before[1] is None or after[1] is None:
+        return None
+    b, a = chance_of(*before[1:]), chance_of(*after[1:])
+    return {"case": f"{label}/{task}", "seed": params["finetune"]["seed"] if seed is None else seed,
+            "before": b["r"], "p before": b["p_value"], "after": a["r"], "p after": a["p_value"]}
+
+
+def layer_cka(params, label: str, layers) -> tuple[dict, list[dict]]:
+    """Figure 4's second measure: debiased linear CKA between each stored layer at every snapshot and the same
+    layer of the original model, on the training examples ({(task, layer): (steps, values)}), for every task (CKA
+    needs no linear space), and the last snapshot's value per task and layer."""
+    from .geometry import linear_cka
+    curves, final = {}, []
+    for task in params["tasks"]:
+        run = finetuned_run(params, label, task)
+        for layer in layers:
+            start = snapshot(params, label, task, 0, layer, "train")
+            values = [linear_cka(start, snapshot(params, label, task, i, layer, "train"))
+                      for i in range(len(run.steps))]
+            curves[(task, layer)] = (run.steps, values)
+            final.append({"task": task, "layer": layer, "final CKA": values[-1]})
+    return curves, final
+
+
+def measures_agree(final_similarity: list[dict], final_cka: list[dict]) -> list[dict]:
+    """Per task: do the Pearson of distance vectors and CKA both say that the highest layer moved further from
+    its original than the lowest (a lower value at the last snapshot)? None where the Pearson is not measured at
+    both layers."""
+    rows = []
+    for task in dict.fromkeys(r["task"] for r in final_cka):
+        cka = {r["layer"]: r["final CKA"] for r in final_cka if r["task"] == task}
+        pearson = {r["layer"]: r["final similarity"] for r in final_similarity if r["task"] == task}
+        low, high = min(cka), max(cka)
+        cka_says = bool(cka[high] < cka[low])
+        pearson_says = bool(pearson[high] < pearson[low]) if low in pearson and high in pearson else None
+        rows.append({"task": task, "layers": f"{low} vs {high}", "CKA: higher moves more": cka_says,
+                     "Pearson: higher moves more": pearson_says,
+                     "agree": None if pearson_says is None else cka_says == pearson_says})
     return rows

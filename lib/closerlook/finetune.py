@@ -180,9 +180,23 @@ def _cached_run(final: Path) -> FinetuneRun | None:
         return None
 
 
+def n_updates(train: TaskData, config: FinetuneConfig) -> int:
+    """The optimizer steps of a run: batches of whole sentences, every epoch."""
+    return int(np.ceil(len(np.unique(train.targets[:, 0])) / config.batch_size)) * config.epochs
+
+
+def cached_run(encoder: Encoder, train: TaskData, test: TaskData,
+               config: FinetuneConfig = FinetuneConfig()) -> FinetuneRun | None:
+    """The run ``finetune`` would return, if it is cached already (None: it would train)."""
+    key = _run_key(encoder, train, test, config, pieces_per_batch(encoder.device.type))
+    return _cached_run(cache_dir() / "finetune" / f"{train.task}-{key}")
+
+
 def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: FinetuneConfig = FinetuneConfig(),
-             cache: bool = True, progress: bool = True) -> FinetuneRun:
+             cache: bool = True, progress=True) -> FinetuneRun:
     """Fine-tune a copy of `encoder` on `train`; returns the (possibly cached) run. `encoder` itself is untouched.
+    ``progress``: True, a bar of its own; False, none; a tqdm bar, advanced by one per update (a bar over several
+    runs, ``experiments.finetune_all``).
 
     Two processes asking for the same run share one: the first trains it under a file lock, the second waits for
     the lock and then finds the run complete. Temporary folders left by a process that died are removed once the
@@ -267,10 +281,10 @@ def _setup(encoder: Encoder, train: TaskData, config: FinetuneConfig) -> _State:
 
 
 def _train(state: _State, train: TaskData, test: TaskData, config: FinetuneConfig, tmp: Path,
-           progress: bool) -> tuple[list, list]:
+           progress) -> tuple[list, list]:
     """The update loop; a snapshot of the train and test representations at each of K evenly spaced steps."""
     import torch
-    from tqdm.auto import tqdm
+    from .progress import tqdm
 
     work, y_train = state.work, np.array([state.label_index[l] for l in train.labels])
     snapshot_steps = sorted(set(np.linspace(0, state.total, config.snapshots).round().astype(int).tolist()))
@@ -296,7 +310,9 @@ def _train(state: _State, train: TaskData, test: TaskData, config: FinetuneConfi
     take_snapshot(0, None)
     work.model.train()
     step, recent = 0, []
-    bar = tqdm(total=state.total, desc=f"fine-tune {work.name} on {train.task}", disable=not progress)
+    shared = hasattr(progress, "update")
+    bar = progress if shared else tqdm(total=state.total, desc=f"fine-tune {work.name} on {train.task}",
+                                       disable=not progress)
     for epoch in range(config.epochs):
         order = state.rng.permutation(state.sentences)
         for b in range(state.per_epoch):
@@ -313,7 +329,8 @@ def _train(state: _State, train: TaskData, test: TaskData, config: FinetuneConfi
             bar.set_postfix(loss=f"{np.mean(recent[-20:]):.3f}")
             if step in snapshot_steps:
                 take_snapshot(snapshot_steps.index(step), float(np.mean(recent[-state.per_epoch:])))
-    bar.close()
+    if not shared:
+        bar.close()
     return snapshot_steps, losses
 
 

@@ -20,7 +20,8 @@ def label_min_distances(probe) -> dict:
     out = {}
     for label in probe.classes_:
         own, other = labels == label, labels != label
-        out[label] = float(probe.cluster_distances_[np.ix_(own, other)].min()) if other.any() else np.nan
+        # Keys as Python values (a numpy string prints as np.str_('a') in a dict).
+        out[label.item() if isinstance(label, np.generic) else label] = float(probe.cluster_distances_[np.ix_(own, other)].min()) if other.any() else np.nan
     return out
 
 

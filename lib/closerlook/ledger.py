@@ -192,6 +192,51 @@ def trec_table(numbers_dirs: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def beyond_table(numbers_dirs: dict) -> pd.DataFrame:
+    """Beyond the paper (chapters 01 and 05), one row per profile and task: the probe's accuracy of the
+    random-weights encoder, the original and the fine-tuned model; the selectivity (task minus control-task
+    accuracy) before and after fine-tuning; how similar the random encoder's label geometry is to the original's;
+    the p-value of the train/test similarity after fine-tuning; and whether CKA and the Pearson of distance vectors
+    agree that the highest layer moved most. Empty for a profile recorded before these existed."""
+    rows = []
+    for profile, folder in numbers_dirs.items():
+        baselines = load_numbers(folder, "01_divergence").get("baselines", [])
+        agree = {r["task"]: r["agree"] for r in load_numbers(folder, "05_layer_behavior").get("measures_agree", [])}
+        for task in dict.fromkeys(r["task"] for r in baselines):
+            by_rep = {r["rep"]: r for r in baselines if r["task"] == task}
+            rows.append({"profile": profile, "task": task,
+                         "acc: random": by_rep["random weights"]["acc"], "acc: original": by_rep["original"]["acc"],
+                         "acc: fine-tuned": by_rep["fine-tuned"]["acc"],
+                         "selectivity: original": by_rep["original"]["selectivity"],
+                         "selectivity: fine-tuned": by_rep["fine-tuned"]["selectivity"],
+                         "random vs original geometry": by_rep["random weights"]["similarity to original"],
+                         "train/test p (fine-tuned)": by_rep["fine-tuned"]["similarity p"],
+                         "CKA and Pearson agree": agree.get(task)})
+    return pd.DataFrame(rows)
+
+
+def beyond_findings(table: pd.DataFrame) -> list[str]:
+    """What ``beyond_table`` says, per profile, in a few sentences computed from it."""
+    out = []
+    for profile, t in table.groupby("profile", sort=False):
+        n = len(t)
+        share = 100 * t["acc: random"] / t["acc: original"]
+        rises = t[t["selectivity: fine-tuned"] > t["selectivity: original"]].task.tolist()
+        geometry = t["random vs original geometry"].dropna()
+        above = t[t["train/test p (fine-tuned)"] < 0.01].task.tolist()
+        agree = t["CKA and Pearson agree"].dropna()
+        out.append(f"{profile}: the random-weights encoder's probe reaches {share.min():.0f}-{share.max():.0f}% of the "
+                   f"original's accuracy; fine-tuning raises selectivity in {len(rises)} of {n} tasks "
+                   f"({', '.join(rises) or 'none'}); "
+                   + (f"the random encoder's label geometry correlates {geometry.min():.2f}-{geometry.max():.2f} "
+                      f"with the original's ({len(geometry)} linear task(s)); " if len(geometry) else
+                      "the random encoder is linear on no task (no geometry to compare); ")
+                   + f"the train/test similarity after fine-tuning is above chance (p < 0.01) in {len(above)} of "
+                   f"{t['train/test p (fine-tuned)'].notna().sum()} measured tasks; CKA and the Pearson of distance "
+                   f"vectors agree on which layer moves most in {int(agree.sum())} of {len(agree)} task(s).")
+    return out
+
+
 def seed_flips(numbers_dir) -> list[str]:
     """Where a verdict would change with the fine-tuning seed: cases whose per-seed results fall on both sides."""
     out = []

@@ -59,10 +59,15 @@ def min_distance_panels(curves: dict, model: str):
     """Figures 2 and 6: one panel per task ({task: (steps, {label: [d_0, ..., d_K]})}), last layer."""
     import matplotlib.pyplot as plt
     n = max(len(curves), 1)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
-    for ax, (task, (steps, c)) in zip(axes[0], curves.items()):
+    columns = min(n, 3)             # five tasks in one row leave each panel too narrow to read its labels
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
+    for ax, (task, (steps, c)) in zip(axes.flat, curves.items()):
         min_distance_curves(ax, steps, c)
         ax.set_title(f"{task} ({model}, last layer)")
+    for ax in list(axes.flat)[len(curves):]:
+        ax.set_visible(False)
+    fig.tight_layout()
     return fig
 
 
@@ -96,21 +101,27 @@ def shift_panels(shifts: dict, task: str):
     return fig
 
 
-def layer_similarity_panels(similarity: dict, tasks: list, model: str, threshold: float = 0.5):
+def layer_similarity_panels(similarity: dict, tasks: list, model: str, threshold: float = 0.5,
+                            measure: str = "Pearson vs original"):
     """Figure 4: per task, each layer's similarity to its original along fine-tuning
-    ({(task, layer): (steps, values)})."""
+    ({(task, layer): (steps, values)}); ``measure`` names the y axis (the Pearson of distance vectors, or CKA)."""
     import matplotlib.pyplot as plt
     n = max(len(tasks), 1)
-    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.3), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    columns = min(n, 3)             # as Figure 6: five panels in a row are too narrow to read
+    fig, axes = plt.subplots(-(-n // columns), columns, figsize=(4.6 * columns, 3.5 * -(-n // columns)),
+                             squeeze=False)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.set_visible(False)
+    for ax, task in zip(axes.flat, tasks):
         for (t, layer), (steps, values) in similarity.items():
             if t == task:
                 ax.plot(steps, values, marker="o", ms=3, label=f"layer {layer}")
         ax.axhline(threshold, color="0.6", ls="--", lw=1)
         ax.set_title(f"{task} ({model})")
         ax.set_xlabel("fine-tuning updates")
-        ax.set_ylabel("Pearson vs original")
+        ax.set_ylabel(measure)
         ax.legend(fontsize=7)
+    fig.tight_layout()
     return fig
 
 

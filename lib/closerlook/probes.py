@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from .cachekeys import cached
 

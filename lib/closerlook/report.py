@@ -43,7 +43,8 @@ class Report:
                 raise RuntimeError(f"{self.notebook}: claim {c['id']} is '{mine['verdict']}' ({mine['ours']}) in the "
                                    f"chapter but '{c['verdict']}' ({c['ours']}) under its reading {profile_reading!r}")
         self.by_reading = by_reading
-        return readings_table(by_reading)
+        table = readings_table(by_reading)
+        return show_verdicts(table, [c for c in table.columns if c != "claim" and not c.endswith(": ours")])
 
     def claims_table(self):
         """The claims with their verdicts and reasons, whole (no cell is cut short)."""
@@ -61,12 +62,23 @@ class Report:
         return path
 
 
-def claims_table(claims: list[dict]):
-    df = pd.DataFrame(claims, columns=CLAIM_COLUMNS)
-    colours = {"holds": "#d8f0d8", "does not hold": "#f6d6d6", "not testable here": "#eeeeee"}
+VERDICT_COLOURS = {"holds": "#d8f0d8", "does not hold": "#f6d6d6", "not testable here": "#eeeeee"}
+# A mark in the text itself: JupyterLab drops a Styler's <style> block (the colours) from an untrusted notebook,
+# which a committed executed notebook is until its reader trusts it; the mark survives that, and a printout.
+VERDICT_MARKS = {"holds": "✔", "does not hold": "✘", "not testable here": "–"}
+
+
+def show_verdicts(df: pd.DataFrame, columns):
+    """``df`` as a table whose verdict columns are coloured and marked (✔ holds, ✘ does not hold, – not testable)."""
+    columns = list(columns)
     return (df.style.hide(axis="index")
-            .map(lambda v: f"background-color: {colours.get(v, '')}", subset=["verdict"])
+            .map(lambda v: f"background-color: {VERDICT_COLOURS[v]}" if v in VERDICT_COLOURS else "", subset=columns)
+            .format(lambda v: f"{VERDICT_MARKS[v]} {v}" if v in VERDICT_MARKS else v, subset=columns)
             .set_properties(**{"text-align": "left", "white-space": "normal"}))
+
+
+def claims_table(claims: list[dict]):
+    return show_verdicts(pd.DataFrame(claims, columns=CLAIM_COLUMNS), ["verdict"])
 
 
 def plain(x):

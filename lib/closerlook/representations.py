@@ -130,6 +130,20 @@ class Encoder:
                           "the checkpoint's", stacklevel=2)
         return cls(str(name), tokenizer, model, device)
 
+    @classmethod
+    def random_weights(cls, name: str | os.PathLike = DEFAULT_MODEL, seed: int = 0,
+                       device: str | None = None) -> "Encoder":
+        """The architecture (config) and tokenizer of ``name`` with freshly initialised weights: what an encoder
+        of this shape knows before any training (word identity and position, through random projections). The
+        same seed gives the same weights, so its caches are shared like a checkpoint's."""
+        import torch
+        from transformers import AutoModel
+        trained = cls.load(name, device="cpu")
+        with torch.random.fork_rng(devices=[]):     # the caller's random stream is not moved
+            torch.manual_seed(seed)
+            model = AutoModel.from_config(trained.model.config, add_pooling_layer=False)
+        return cls(f"{name} (random weights, seed {seed})", trained.tokenizer, model, device)
+
     @property
     def device(self):
         return next(self.model.parameters()).device
@@ -215,7 +229,7 @@ class Encoder:
     def embed(self, data: TaskData, layers=None, batch_size: int = 32, progress: bool = True) -> np.ndarray:
         """Representations of every example: float32 array (len(layers), n_examples, width)."""
         import torch
-        from tqdm.auto import tqdm
+        from .progress import tqdm
         layers = list(range(self.n_layers + 1)) if layers is None else list(layers)
         if any(not 0 <= l <= self.n_layers for l in layers):
             raise ValueError(f"layers must lie in 0..{self.n_layers} for {self.name}, got {layers}")

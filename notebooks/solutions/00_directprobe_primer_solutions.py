@@ -8,7 +8,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -20,7 +20,7 @@
 # %% tags=["parameters"]
 n_points = 160
 seed = 0
-results_dir = "../../outputs/results"
+results_dir = "../../results/default/numbers"
 
 # %%
 import numpy as np

@@ -8,7 +8,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -19,7 +19,7 @@
 
 # %% tags=["parameters"]
 params_path = "../../params/default.yaml"
-results_dir = "../../outputs/results"
+results_dir = "../../results/default/numbers"
 
 # %%
 import pandas as pd
