@@ -180,3 +180,26 @@ def test_progress_is_text_under_run_all_and_can_be_off(monkeypatch):
     assert type(bar(range(3), file=io.StringIO())) is tqdm.std.tqdm
     monkeypatch.setenv("CLOSERLOOK_PROGRESS", "off")
     assert bar(range(3)).disable
+
+
+def test_the_time_left_counts_updates_and_snapshot_rows_at_their_own_measured_pace(monkeypatch):
+    """Two runs of 10 updates and 100 snapshot rows each; the first run's snapshot of 50 rows took 5 s and its
+    updates 1 s each: 19 updates and 150 rows are left, 19 x 1 s + 150 x 0.1 s = 34 s. A bar timing the snapshot as
+    updates would say 19 x 6 s."""
+    import io
+    from closerlook import progress
+    monkeypatch.setenv("CLOSERLOOK_PROGRESS", "text")
+    now = [0.0]
+    bar = progress.RunsBar([(10, 100), (10, 100)])
+    bar.bar.fp = io.StringIO()
+    bar._clock = lambda: now[0]
+    bar._last = 0.0
+    assert bar.time_left() is None
+    now[0] = 5.0
+    bar.snapshot(50)
+    now[0] = 6.0
+    bar.update()
+    assert bar.time_left() == pytest.approx(19 * 1.0 + 150 * 0.1)
+    bar.set_postfix(loss="0.5")
+    assert "loss=0.5, about 34 s left" in bar.bar.postfix
+    bar.close()

@@ -321,7 +321,7 @@ def finetune_all(params) -> int:
     counts in the pace): the main runs first, then the seed runs of the tasks they choose. Returns how many were
     trained. An interrupted run is trained again from its start; the runs finished before it are kept."""
     from .finetune import cached_run, n_updates
-    from .progress import tqdm
+    from .progress import RunsBar
     trained = 0
     for which, runs in (("", main_runs), ("seed ", seed_runs)):
         todo = []
@@ -329,10 +329,11 @@ def finetune_all(params) -> int:
             train, test = task_data(params, task)
             config = finetune_config(params, label, seed)
             if cached_run(encoder(params, label), train, test, config) is None:
-                todo.append((label, task, seed, n_updates(train, config)))
+                rows = (len(train) + len(test)) * config.snapshots     # every snapshot embeds both splits
+                todo.append((label, task, seed, (n_updates(train, config), rows)))
         if not todo:
             continue
-        with tqdm(total=sum(n for *_, n in todo), unit="update", desc="fine-tuning") as bar:
+        with RunsBar([plan for *_, plan in todo]) as bar:
             for k, (label, task, seed, _) in enumerate(todo, 1):
                 bar.set_description(f"fine-tuning {which}run {k} of {len(todo)}: {label} on {task}"
                                     + ("" if seed is None else f", seed {seed}"))

@@ -306,13 +306,15 @@ def _train(state: _State, train: TaskData, test: TaskData, config: FinetuneConfi
         losses.append(loss)
         timing["snapshot_s"] += time.perf_counter() - started
         timing["snapshot_rows"] += len(train) + len(test)
+        if hasattr(bar, "snapshot"):      # a bar over several runs (progress.RunsBar) times snapshots apart
+            bar.snapshot(len(train) + len(test))
 
-    take_snapshot(0, None)
-    work.model.train()
-    step, recent = 0, []
     shared = hasattr(progress, "update")
     bar = progress if shared else tqdm(total=state.total, desc=f"fine-tune {work.name} on {train.task}",
                                        disable=not progress)
+    take_snapshot(0, None)
+    work.model.train()
+    step, recent = 0, []
     for epoch in range(config.epochs):
         order = state.rng.permutation(state.sentences)
         for b in range(state.per_epoch):

@@ -32,12 +32,98 @@ def _one_line_interrupt(shell, etype, value, tb, tb_offset=None):
 
 
 def quiet_interrupts() -> None:
-    """In an IPython kernel, a KeyboardInterrupt is one line instead of a traceback; elsewhere nothing changes."""
+    """In an IPython kernel, a KeyboardInterrupt is one line instead of a traceback; elsewhere nothing changes.
+
+    IPython keeps one custom exception handler. Trio (which transformers' model loading imports, through its HTTP
+    stack) installs one for exception groups when none is there, and warns in red when one is. So trio is imported
+    first, and whatever handler is in place keeps handling its own exceptions: ours only adds KeyboardInterrupt."""
     try:
         from IPython import get_ipython
     except ImportError:
         return
     shell = get_ipython()
-    # A handler the user (or another library) set stays theirs.
-    if shell is not None and not getattr(shell, "custom_exceptions", ()):
-        shell.set_custom_exc((KeyboardInterrupt,), _one_line_interrupt)
+    if shell is None or KeyboardInterrupt in getattr(shell, "custom_exceptions", ()):
+        return
+    try:
+        import trio  # noqa: F401  (see the docstring)
+    except ImportError:
+        pass
+    before, handled = getattr(shell, "CustomTB", None), tuple(getattr(shell, "custom_exceptions", ()))
+
+    def handler(self, etype, value, tb, tb_offset=None):
+        if issubclass(etype, KeyboardInterrupt):
+            return _one_line_interrupt(self, etype, value, tb, tb_offset)
+        return before(etype, value, tb, tb_offset=tb_offset)
+
+    shell.set_custom_exc((KeyboardInterrupt, *handled), handler if handled else _one_line_interrupt)
+
+
+class RunsBar:
+    """One bar over several fine-tuning runs, advanced by their updates, with the time left estimated from what
+    this process has measured: seconds per update and seconds per embedded row of a snapshot, each times what is
+    left of it. (A plain bar's estimate counts the snapshots' embedding, which comes in bursts, as slow updates:
+    right after a run's first snapshot it said 73 minutes for 4.)
+
+    ``plan``: (updates, snapshot rows) of each run to come, snapshot rows being the rows embedded over all its
+    snapshots."""
+
+    def __init__(self, plan: list[tuple[int, int]], desc: str = "fine-tuning"):
+        import time
+        self._clock = time.perf_counter
+        self.updates_left = sum(u for u, _ in plan)
+        self.rows_left = sum(r for _, r in plan)
+        self.seconds = {"update": 0.0, "row": 0.0}
+        self.done = {"update": 0, "row": 0}
+        self.loss = None
+        self._last = self._clock()
+        self.bar = tqdm(total=self.updates_left, unit="update", desc=desc,
+                        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+
+    def _measure(self, kind: str, n: int) -> None:
+        now = self._clock()
+        self.seconds[kind] += now - self._last
+        self.done[kind] += n
+        self._last = now
+
+    def update(self, n: int = 1) -> None:
+        """``n`` updates made since the last event."""
+        self._measure("update", n)
+        self.updates_left -= n
+        self.bar.update(n)
+        self._show()
+
+    def snapshot(self, rows: int) -> None:
+        """A snapshot of ``rows`` rows embedded since the last event."""
+        self._measure("row", rows)
+        self.rows_left -= rows
+        self._show()
+
+    def set_postfix(self, loss=None, **_) -> None:
+        self.loss = loss
+        self._show()
+
+    def set_description(self, desc: str) -> None:
+        self.bar.set_description(desc)
+
+    def time_left(self) -> float | None:
+        """Seconds left at the measured pace; None until both an update and a snapshot have been measured."""
+        if not self.done["update"] or not self.done["row"]:
+            return None
+        return (self.updates_left * self.seconds["update"] / self.done["update"]
+                + self.rows_left * self.seconds["row"] / self.done["row"])
+
+    def _show(self) -> None:
+        left = self.time_left()
+        said = [] if self.loss is None else [f"loss={self.loss}"]
+        if left is not None:
+            said.append(f"about {left / 60:.0f} min left" if left >= 90 else f"about {left:.0f} s left")
+        self.bar.set_postfix_str(", ".join(said), refresh=True)
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
