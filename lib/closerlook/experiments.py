@@ -431,11 +431,9 @@ def train_test_similarity(params, label: str, task: str, i: int = -1, layer="las
 def _train_test_directprobe(params, X, Xt, train: TaskData, test: TaskData) -> tuple[DirectProbe, float]:
     """DirectProbe on the training set, and the train/test spatial similarity (NaN unless both splits are linear;
     the test set is probed only when the training set is linear)."""
-    dp_train = directprobe(params, X, train.labels)
-    if not dp_train.is_linear_:
-        return dp_train, float("nan")
-    dp_test = directprobe(params, Xt, test.labels)
-    return dp_train, (probe_similarity(dp_train, dp_test) if dp_test.is_linear_ else float("nan"))
+    from .geometry import spatial_similarity
+    dp_train, u, v = _distance_vectors(params, X, Xt, train, test)
+    return dp_train, (float("nan") if u is None else spatial_similarity(u, v))
 
 
 def min_distance_dynamics(params, label: str, task: str, layer="last",
@@ -1106,7 +1104,6 @@ def baseline_rows(params, label: str, task: str) -> list[dict]:
     minus control accuracy, Hewitt & Liang), DirectProbe's #clusters and linearity, the train/test similarity with
     its permutation p-value, and the similarity of the training set's distance vector to the original's (NaN where
     a space is not linear). A random-weights space that is not linear has #clusters None (not clustered)."""
-    from .geometry import distance_vector, spatial_similarity
     train, test = task_data(params, task)
     control_train, control_test = control_data(params, task)
     spaces = {"random weights": random_weights(params, label, task), "original": original(params, label, task),
@@ -1122,10 +1119,8 @@ def baseline_rows(params, label: str, task: str) -> list[dict]:
         control = mlp_probe(params, X, control_train.labels, Xt, control_test.labels)
         dp_train, u, v = vectors[rep]
         chance = chance_of(u, v)
-        to_original = float("nan")
-        if dp_train is not None and dp_train.is_linear_ and original_fit.is_linear_:
-            common = sorted(set(dp_train.classes_) & set(original_fit.classes_))
-            to_original = spatial_similarity(distance_vector(dp_train, common), distance_vector(original_fit, common))
+        to_original = (probe_similarity(dp_train, original_fit)
+                       if dp_train is not None and dp_train.is_linear_ and original_fit.is_linear_ else float("nan"))
         rows.append({"model": label, "task": task, "rep": rep, "acc": 100 * probe["acc_mean"],
                      "control acc": 100 * control["acc_mean"],
                      "selectivity": 100 * (probe["acc_mean"] - control["acc_mean"]),
