@@ -10,7 +10,9 @@ Each notebook (jupytext `.py` source in notebooks/) is executed by papermill wit
 Every profile writes to its own places, so that no run overwrites another profile's results:
 - results/<profile>/numbers/<notebook>.json: key numbers and claims (the ledger reads these);
 - results/<profile>/notebooks/<notebook>.ipynb: the executed notebooks;
-- figures/<profile>/: the figures (PNG and PDF).
+- figures/<profile>/: the figures (PNG and PDF);
+- results/book/: the book (Sphinx, myst-nb) of the default and full profiles side by side; another profile's book
+  goes to results/<profile>/book/.
 Expensive stages are cached by the library, so a second run is fast and a stopped run resumes. A notebook that
 this machine has executed with the same inputs (its source, the library, the profile, the package versions), whose
 outputs are untouched since, is not executed again ("up to date"); --force executes every one. A failing
@@ -156,7 +158,7 @@ def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile
         # Ctrl-C (or SIGINT/SIGTERM) reaches the kernel too, which then dies: stop here instead of going on.
         raise KeyboardInterrupt
     if status == "ok":
-        from closerlook.companion import publish_notebooks
+        from closerlook.publish import publish_notebooks
         publish_notebooks(out)            # the stored form of the notebook, which the record then describes
         from closerlook.cachekeys import atomic_write_text
         stamp = _stamp(name, out)
@@ -316,11 +318,14 @@ def main(argv=None) -> int:
               flush=True)
 
     (out / "provenance.json").write_text(json.dumps(provenance.finish(record), indent=1) + "\n")
-    from closerlook.companion import build, publish_notebooks
+    from closerlook import book
+    from closerlook.publish import publish_notebooks
     publish_notebooks(out)
     started = time.perf_counter()
-    index = build(out, figures, profile)
-    print(f"[run_all] companion pages: {os.path.relpath(index)} ({time.perf_counter() - started:.1f} s)")
+    # The book shows the default and full profiles side by side (results/book); any other profile gets its own.
+    shared = profile in book.BOOK_PROFILES
+    index = book.build(out.parent, None if shared else [profile], None if shared else out / "book")
+    print(f"[run_all] book: {os.path.relpath(index)} ({time.perf_counter() - started:.1f} s)")
 
     print(f"\nsummary ({profile})")
     print(f"{'notebook':<28} {'status':<10} {'wall':>8}  holds / not / untestable   stages (s)")

@@ -1,7 +1,7 @@
 """What produced a run's numbers: code commit, profile, packages, machine, and when.
 
-run_all.py writes it beside the key numbers (results/<profile>/provenance.json); the companion shows it on the
-index page; ``python run_all.py --compare A B`` puts two runs side by side.
+run_all.py writes it beside the key numbers (results/<profile>/provenance.json); the book shows it on each
+profile's page; ``python run_all.py --compare A B`` puts two runs side by side.
 """
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+// MathJax is not bundled: formulas are shown as TeX.
