@@ -131,3 +131,21 @@ def test_the_file_names_the_profile(tmp_path):
     odd.write_text(copy.read_text())
     with pytest.raises(ParamsError, match=r"use letters, digits"):
         load_params(odd)
+
+
+def test_the_template_for_ones_own_tasks_loads_and_names_every_key(tmp_path):
+    """params/template/mine.yaml, copied beside a treebank as the README says, is a valid profile whose defined
+    tasks load; it shows every top-level key a profile can have."""
+    import shutil
+    from closerlook import data
+    from closerlook.params import SCHEMA
+    shutil.copy(PARAMS_DIR / "template" / "mine.yaml", tmp_path / "mine.yaml")
+    shutil.copy(data.fetch("ud-english-pud/en_pud-ud-test.conllu"), tmp_path / "treebank.conllu")
+    params = load_params(tmp_path / "mine.yaml")
+    assert params["tasks"] == ["pos", "xpos", "number"]
+    xpos, number = data.load_task("xpos", "train"), data.load_task("number", "test")
+    assert xpos.kind == number.kind == "word" and {"Sing", "Plur"} <= set(number.label_set)
+    assert len(xpos.sentences) == 800                  # test_fraction 0.2 of PUD's 1,000 sentences
+    text = (PARAMS_DIR / "template" / "mine.yaml").read_text()
+    assert all(f"\n{key}:" in text or f"\n# {key}:" in text or text.startswith(f"{key}:") for key in SCHEMA), \
+        [k for k in SCHEMA if f"\n{k}:" not in text]

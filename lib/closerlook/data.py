@@ -165,10 +165,21 @@ class Sentence:
     upos: list[str] = field(default_factory=list)
     heads: list[int] = field(default_factory=list)   # 1-based, 0 = root
     deprels: list[str] = field(default_factory=list)
+    xpos: list[str] = field(default_factory=list)
+    feats: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)   # the file's line of each word, for errors that name it
+
+    def column(self, name: str) -> list[str]:
+        """One CoNLL-U column of every word: UPOS, XPOS, DEPREL or FEATS."""
+        return {"UPOS": self.upos, "XPOS": self.xpos, "DEPREL": self.deprels, "FEATS": self.feats}[name]
 
 
-def read_conllu(path) -> list[Sentence]:
-    """Basic words of a CoNLL-U file (multiword-token ranges and empty nodes skipped)."""
+COLUMNS = {"UPOS": 3, "XPOS": 4, "FEATS": 5, "DEPREL": 7}
+
+
+def read_conllu(path, require=("UPOS", "DEPREL")) -> list[Sentence]:
+    """Basic words of a CoNLL-U file (multiword-token ranges and empty nodes skipped). A word whose `require`d
+    columns are empty or "_" is an error naming its line."""
     sentences, current, sent_id = [], None, None
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -196,12 +207,16 @@ def read_conllu(path) -> list[Sentence]:
                 raise DataFormatError(path, n, f"unreadable ID or HEAD ({cols[0]!r}, {cols[6]!r})") from None
             if idx != len(current.words) + 1:
                 raise DataFormatError(path, n, f"word ID {idx} out of sequence")
-            if not cols[3] or cols[3] == "_" or not cols[7] or cols[7] == "_":
-                raise DataFormatError(path, n, f"unreadable label (UPOS {cols[3]!r}, DEPREL {cols[7]!r})")
+            if require and any(not cols[COLUMNS[c]] or cols[COLUMNS[c]] == "_" for c in require):
+                found = ", ".join(f"{c} {cols[COLUMNS[c]]!r}" for c in require)
+                raise DataFormatError(path, n, f"unreadable label ({found})")
             current.words.append(cols[1])
             current.upos.append(cols[3])
+            current.xpos.append(cols[4])
+            current.feats.append(cols[5])
             current.heads.append(head)
             current.deprels.append(cols[7])
+            current.lines.append(n)
     if current is not None and current.words:
         sentences.append(current)
     for s in sentences:
@@ -335,7 +350,8 @@ class TaskData:
 
     @property
     def kind(self) -> str:
-        return TARGET_KIND[self.task]
+        """What one example is, read off its target rows: a word, a (head, dependent) pair, a sentence."""
+        return {2: "word", 3: "pair", 1: "sentence"}[self.targets.shape[1]]
 
     @property
     def label_set(self) -> list[str]:
@@ -350,56 +366,272 @@ class TaskData:
         return TaskData(self.task, self.split, self.sentences[:n_sentences], self.targets[keep], self.labels[keep])
 
 
-def _pud_split(sentences, split):
-    return sentences[:PUD_TRAIN_SENTENCES] if split == "train" else sentences[PUD_TRAIN_SENTENCES:]
+# ----------------------------------------------------------------------------------------------
+# What a task is: its files, how they split, what an example is and where its label comes from. The paper's
+# five tasks are instances, and a profile can define its own (``task_definitions``), in the formats users have.
+
+FORMATS = ("conllu", "jsonl", "csv", "streusle", "trec")
+TARGETS = ("word", "pair", "sentence")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task. `files`: {"train": f, "test": f}, or {"all": f} with `split` ({"train_sentences": n}: the first n
+    sentences train; {"test_fraction": x, "seed": k}: sentences drawn at random with seed k). `label`: a CoNLL-U
+    column (UPOS, XPOS, DEPREL, FEATS:Key) or, for JSONL/CSV, the field holding the label; `text` or `words`: the
+    field holding the sentence (split on whitespace) or its pre-split words. Paths of the paper's tasks name files of
+    the pinned upstream mirror (``fetch``); a defined task's are local files."""
+    name: str
+    format: str
+    files: tuple                    # (("train", f), ("test", f)) or (("all", f),)
+    target: str
+    label: str
+    split: tuple = ()               # (("train_sentences", 800),) or (("test_fraction", 0.2), ("seed", 0))
+    text: str | None = None
+    words: str | None = None
+    deprel_subtype: bool = True     # DEPREL as written (nmod:poss) or cut to its universal part (nmod)
+    kind: str = "defined"           # Table 6's column: syntax or semantic (the paper's), else "defined"
+    mirrored: bool = False
+
+    def file(self, which: str) -> str:
+        return dict(self.files)[which]
+
+
+PAPER_TASKS = {
+    "pos": TaskSpec("pos", "conllu", (("all", "ud-english-pud/en_pud-ud-test.conllu"),), "word", "UPOS",
+                    split=(("train_sentences", PUD_TRAIN_SENTENCES),), kind="syntax", mirrored=True),
+    "dep": TaskSpec("dep", "conllu", (("all", "ud-english-pud/en_pud-ud-test.conllu"),), "pair", "DEPREL",
+                    split=(("train_sentences", PUD_TRAIN_SENTENCES),), kind="syntax", mirrored=True),
+    "ps-role": TaskSpec("ps-role", "streusle", (("train", "streusle/streusle.ud_train.vis"),
+                                                ("test", "streusle/streusle.ud_test.vis")), "word", "role",
+                        kind="semantic", mirrored=True),
+    "ps-fxn": TaskSpec("ps-fxn", "streusle", (("train", "streusle/streusle.ud_train.vis"),
+                                              ("test", "streusle/streusle.ud_test.vis")), "word", "function",
+                       kind="semantic", mirrored=True),
+    "trec": TaskSpec("trec", "trec", (("train", "trec/train_5500.label"), ("test", "trec/TREC_10.label")),
+                     "sentence", "fine", kind="semantic", mirrored=True),
+}
+assert tuple(PAPER_TASKS) == TASKS and {t: PAPER_TASKS[t].target for t in TASKS} == TARGET_KIND
+_DEFINED: dict[str, TaskSpec] = {}
+
+
+def define_task(name: str, definition: dict, base_dir: str | os.PathLike = ".") -> TaskSpec:
+    """A task of the user's, from a profile's ``task_definitions.<name>`` (relative paths from `base_dir`, the
+    profile's folder; ``$VARS`` expanded), checked and registered so that ``load_task(name, split)`` reads it.
+    Every refusal is one line naming the key."""
+    where = f"task_definitions.{name}"
+    if name in PAPER_TASKS:
+        raise ValueError(f"{where}: {name!r} is one of the paper's tasks; give yours another name")
+    known = {"format", "files", "split", "target", "label", "text", "words", "deprel_subtype", "kind"}
+    if not isinstance(definition, dict):
+        raise ValueError(f"{where}: a mapping of {', '.join(sorted(known))}")
+    unknown = set(definition) - known
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    fmt = definition.get("format")
+    if fmt not in ("conllu", "jsonl", "csv"):
+        raise ValueError(f"{where}.format = {fmt!r}: one of conllu, jsonl, csv")
+    files = definition.get("files")
+    if not isinstance(files, dict) or set(files) not in ({"train", "test"}, {"all"}):
+        raise ValueError(f"{where}.files: {{train: FILE, test: FILE}} or {{all: FILE}} with a split")
+    resolved = {}
+    for which, f in files.items():
+        path = Path(os.path.expandvars(str(f))).expanduser()
+        path = path if path.is_absolute() else Path(base_dir) / path
+        if not path.is_file():
+            raise ValueError(f"{where}.files.{which}: no such file {path}")
+        resolved[which] = str(path.resolve())
+    split = definition.get("split") or {}
+    if "all" in files:
+        if set(split) == {"train_sentences"} and isinstance(split["train_sentences"], int) and split["train_sentences"] > 0:
+            pass
+        elif set(split) in ({"test_fraction"}, {"test_fraction", "seed"}) and \
+                isinstance(split.get("test_fraction"), float) and 0 < split["test_fraction"] < 1 and \
+                isinstance(split.get("seed", 0), int):
+            split = {"test_fraction": split["test_fraction"], "seed": split.get("seed", 0)}
+        else:
+            raise ValueError(f"{where}.split = {split!r}: with files.all, {{test_fraction: 0.2, seed: 0}} (sentences "
+                             "drawn at random) or {train_sentences: N} (the first N sentences train)")
+    elif split:
+        raise ValueError(f"{where}.split: only with files.all (train and test files are the split)")
+    target = definition.get("target", "sentence" if fmt != "conllu" else "word")
+    label = definition.get("label")
+    if fmt == "conllu":
+        if target not in ("word", "pair"):
+            raise ValueError(f"{where}.target = {target!r}: a CoNLL-U task is about a word or a (head, dependent) pair")
+        column = str(label or "")
+        if not (column in ("UPOS", "XPOS", "DEPREL") or re.fullmatch(r"FEATS:[A-Za-z][A-Za-z0-9\[\]]*", column)):
+            raise ValueError(f"{where}.label = {label!r}: a CoNLL-U column, UPOS, XPOS, DEPREL or FEATS:Key "
+                             "(e.g. FEATS:Number)")
+        if target == "pair" and column != "DEPREL":
+            raise ValueError(f"{where}.label = {label!r}: a pair task is labelled by the dependent's DEPREL")
+        if definition.get("text") or definition.get("words"):
+            raise ValueError(f"{where}: text and words are JSONL/CSV fields; a CoNLL-U file has its words")
+    else:
+        if target != "sentence":
+            raise ValueError(f"{where}.target = {target!r}: a JSONL/CSV task labels sentences (target: sentence)")
+        if not isinstance(label, str) or not label:
+            raise ValueError(f"{where}.label: the field that holds each sentence's label")
+        if bool(definition.get("text")) == bool(definition.get("words")):
+            raise ValueError(f"{where}: name one of text (a field with the sentence) or words (a field with its "
+                             "pre-split words)")
+        if fmt == "csv" and definition.get("words"):
+            raise ValueError(f"{where}.words: a CSV field holds text; use text (split on whitespace)")
+    kind = definition.get("kind", "defined")
+    if kind not in ("syntax", "semantic", "defined"):
+        raise ValueError(f"{where}.kind = {kind!r}: syntax or semantic (Table 6's column)")
+    spec = TaskSpec(name, fmt, tuple(sorted(resolved.items())), target, str(label), tuple(split.items()),
+                    definition.get("text"), definition.get("words"), bool(definition.get("deprel_subtype", True)),
+                    kind)
+    _DEFINED[name] = spec
+    return spec
+
+
+def task_spec(task: str) -> TaskSpec:
+    spec = PAPER_TASKS.get(task) or _DEFINED.get(task)
+    if spec is None:
+        defined = f"; defined here: {', '.join(_DEFINED)}" if _DEFINED else ""
+        raise ValueError(f"unknown task {task!r}; the paper's are {', '.join(TASKS)}{defined} (a profile defines "
+                         "its own under task_definitions)")
+    return spec
+
+
+def _split_sentences(items: list, spec: TaskSpec, split: str) -> list:
+    how = dict(spec.split)
+    if "train_sentences" in how:
+        n = how["train_sentences"]
+        return items[:n] if split == "train" else items[n:]
+    order = np.random.default_rng(how["seed"]).permutation(len(items))
+    n_test = int(round(how["test_fraction"] * len(items)))
+    chosen = np.sort(order[:n_test] if split == "test" else order[n_test:])
+    return [items[i] for i in chosen]
 
 
 def load_task(task: str, split: str, data_dir=None) -> TaskData:
-    """Load one split ("train" or "test") of one task ("pos", "dep", "ps-role", "ps-fxn", "trec")."""
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    """Load one split ("train" or "test") of one task: one of the paper's ("pos", "dep", "ps-role", "ps-fxn",
+    "trec") or one a profile defined (``define_task``)."""
+    spec = task_spec(task)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    path = fetch(TASK_FILES[task][split], data_dir)
+    which = "all" if "all" in dict(spec.files) else split
+    path = fetch(spec.file(which), data_dir) if spec.mirrored else Path(spec.file(which))
     stat = path.stat()
-    parsed = _parse_task(task, split, str(path), stat.st_mtime_ns, stat.st_size)
+    parsed = _parse_task(spec, split, str(path), stat.st_mtime_ns, stat.st_size)
     # A new object each time; the arrays are shared and read-only, so no caller can change another's data.
     return TaskData(task, split, list(parsed.sentences), parsed.targets, parsed.labels)
 
 
+def _conllu_labels(s: Sentence, spec: TaskSpec, path) -> list[tuple[tuple, str]]:
+    """((word,) or (head, dependent), label) of every example of one sentence."""
+    column, _, key = spec.label.partition(":")
+    out = []
+    for i, value in enumerate(s.column(column)):
+        if column == "FEATS":                       # words without the feature are no examples of it
+            found = dict(f.split("=", 1) for f in value.split("|") if "=" in f) if value != "_" else {}
+            if key not in found:
+                continue
+            value = found[key]
+        elif not value or value == "_":
+            raise DataFormatError(path, s.lines[i], f"{column} of {s.words[i]!r} is {value!r}: no label")
+        if column == "DEPREL" and not spec.deprel_subtype:
+            value = value.split(":")[0]
+        if spec.target == "pair":
+            if s.heads[i] != 0:
+                out.append(((s.heads[i] - 1, i), value))
+        else:
+            out.append(((i,), value))
+    return out
+
+
+def read_labelled_sentences(path, spec: TaskSpec) -> list[tuple[list[str], str]]:
+    """(words, label) of every line of a JSONL file or row of a CSV file; a line or row that lacks a field or holds
+    an unreadable one is an error naming it."""
+    field = spec.text or spec.words
+    rows = []
+    with open(path, encoding="utf-8", newline="") as f:
+        if spec.format == "jsonl":
+            numbered = []
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    numbered.append((n, json.loads(line)))
+                except json.JSONDecodeError as e:
+                    raise DataFormatError(path, n, f"not JSON ({e.msg})") from None
+        else:
+            import csv
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None:
+                raise DataFormatError(path, 1, "no header row")
+            numbered = []
+            for record in reader:
+                numbered.append((reader.line_num, record))
+        for n, record in numbered:
+            if not isinstance(record, dict):
+                raise DataFormatError(path, n, "a line holds one JSON object")
+            for name in (field, spec.label):
+                if name not in record:
+                    raise DataFormatError(path, n, f"no field {name!r} (fields: {', '.join(map(str, record))})")
+            value, label = record[field], record[spec.label]
+            if spec.words:
+                if not isinstance(value, list) or not value or not all(isinstance(w, str) and w.strip() for w in value):
+                    raise DataFormatError(path, n, f"field {field!r} must be a list of words, got {value!r}")
+                words = value
+            else:
+                words = str(value).split() if isinstance(value, str) else []
+                if not words:
+                    raise DataFormatError(path, n, f"field {field!r} holds no words ({value!r})")
+            if label is None or isinstance(label, (dict, list)) or str(label).strip() == "":
+                raise DataFormatError(path, n, f"field {spec.label!r} holds no label ({label!r})")
+            rows.append((words, str(label)))
+    if not rows:
+        raise DataError(f"{path}: no examples")
+    return rows
+
+
 @functools.lru_cache(maxsize=32)
-def _parse_task(task: str, split: str, path: str, mtime_ns: int, size: int) -> TaskData:
-    """One split parsed from its verified file, once per version of the file: a notebook asks for a task hundreds
-    of times, and parsing STREUSLE or PUD takes a tenth of a second each time."""
+def _parse_task(spec: TaskSpec, split: str, path: str, mtime_ns: int, size: int) -> TaskData:
+    """One split parsed from its file, once per version of the file: a notebook asks for a task hundreds of
+    times, and parsing STREUSLE or PUD takes a tenth of a second each time."""
     sentences, targets, labels = [], [], []
-    if task in ("pos", "dep"):
-        for s in _pud_split(read_conllu(path), split):
+    if spec.format == "conllu":
+        require = ("UPOS", "DEPREL") if spec.mirrored else ()     # the paper's file is checked whole, as before
+        parsed = read_conllu(path, require)
+        if "all" in dict(spec.files):
+            parsed = _split_sentences(parsed, spec, split)
+        for s in parsed:
             k = len(sentences)
             sentences.append(s.words)
-            for i in range(len(s.words)):
-                if task == "pos":
-                    targets.append((k, i))
-                    labels.append(s.upos[i])
-                elif s.heads[i] != 0:
-                    targets.append((k, s.heads[i] - 1, i))
-                    labels.append(s.deprels[i])
-    elif task in ("ps-role", "ps-fxn"):
+            for where, label in _conllu_labels(s, spec, path):
+                targets.append((k, *where))
+                labels.append(label)
+    elif spec.format == "streusle":
         for s, preps in read_vis(path):
             k = len(sentences)
             sentences.append(s.words)
             for p in preps:
                 targets.append((k, p.word))
-                labels.append(p.role if task == "ps-role" else p.function)
-    else:
+                labels.append(p.role if spec.label == "role" else p.function)
+    elif spec.format == "trec":
         for s, label in read_trec(path):
             targets.append((len(sentences),))
             sentences.append(s.words)
             labels.append(label)
-    width = {"word": 2, "pair": 3, "sentence": 1}[TARGET_KIND[task]]
+    else:
+        rows = read_labelled_sentences(path, spec)
+        if "all" in dict(spec.files):
+            rows = _split_sentences(rows, spec, split)
+        for words, label in rows:
+            targets.append((len(sentences),))
+            sentences.append(words)
+            labels.append(label)
+    if not labels:
+        raise DataError(f"{path}: no examples of task {spec.name!r} ({spec.label}) in its {split} split")
+    width = {"word": 2, "pair": 3, "sentence": 1}[spec.target]
     targets, labels = np.array(targets, dtype=np.int64).reshape(-1, width), np.array(labels, dtype=object)
     targets.setflags(write=False)
     labels.setflags(write=False)
-    return TaskData(task, split, sentences, targets, labels)
+    return TaskData(spec.name, split, sentences, targets, labels)
 
 
 def summary(data_dir=None) -> dict:
@@ -416,7 +648,6 @@ def summary(data_dir=None) -> dict:
 # ----------------------------------------------------------------------------------------------
 # Looking at the tasks (chapter 00_tasks_and_models)
 
-TASK_KIND = {"pos": "syntax", "dep": "syntax", "ps-role": "semantic", "ps-fxn": "semantic", "trec": "semantic"}
 TASK_BASED = {"word": "token", "pair": "pair", "sentence": "sentence"}
 
 
@@ -429,7 +660,7 @@ def task_table(tasks=TASKS, data_dir=None):
         train, test = load_task(task, "train", data_dir), load_task(task, "test", data_dir)
         rows.append({"task": task, "train": len(train), "test": len(test),
                      "labels": len(set(train.label_set) | set(test.label_set)),
-                     "based": TASK_BASED[TARGET_KIND[task]], "kind": TASK_KIND[task]})
+                     "based": TASK_BASED[train.kind], "kind": task_spec(task).kind})
     return pd.DataFrame(rows)
 
 
@@ -462,7 +693,7 @@ def label_extremes(data: TaskData, k: int = 3):
 def marked_sentence(k: int, *tasks: TaskData) -> str:
     """Sentence k with every target word of word-based tasks bracketed and followed by its labels, one per
     task in the order given: ``[in]{p.Locus|p.Locus}`` for PS-role and PS-fxn together."""
-    if not tasks or any(TARGET_KIND[t.task] != "word" for t in tasks):
+    if not tasks or any(t.kind != "word" for t in tasks):
         raise ValueError("marked_sentence takes word-based tasks (pos, ps-role, ps-fxn)")
     words = list(tasks[0].sentences[k])
     found = {}
@@ -477,8 +708,8 @@ def marked_sentence(k: int, *tasks: TaskData) -> str:
 
 def arcs(data: TaskData, k: int) -> list[tuple[int, int, str]]:
     """DEP examples of sentence k as (head word, dependent word, relation), 0-based word positions."""
-    if data.task != "dep":
-        raise ValueError(f"arcs are DEP examples; got {data.task!r}")
+    if data.kind != "pair":
+        raise ValueError(f"arcs are the examples of a pair task like DEP; got {data.task!r}")
     here = data.targets[:, 0] == k
     return [(int(h), int(d), str(label)) for (_, h, d), label in zip(data.targets[here], data.labels[here])]
 

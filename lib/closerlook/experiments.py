@@ -10,13 +10,14 @@ import os
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
 from . import conventions
 from .cachekeys import CorruptCacheEntry, cached, set_aside
 from .conventions import Reading
-from .data import TaskData, cache_dir, load_task
+from .data import TaskData, cache_dir, define_task, load_task
 from .directprobe import DirectProbe
 from .finetune import FinetuneConfig, FinetuneRun, finetune
 from .geometry import probe_similarity
@@ -83,6 +84,9 @@ def encoder(params, label: str) -> Encoder:
 
 
 def task_data(params, task: str) -> tuple[TaskData, TaskData]:
+    defined = params.get("task_definitions") or {}
+    if task in defined:     # a worker process (Dask, joblib) that did not load the profile itself
+        define_task(task, defined[task], Path(params.get("_file", ".")).parent)
     train, test = load_task(task, "train"), load_task(task, "test")
     n_train = params["data"]["max_train_sentences"].get(task)
     n_test = params["data"]["max_test_sentences"].get(task)
@@ -433,7 +437,8 @@ def _train_test_directprobe(params, X, Xt, train: TaskData, test: TaskData) -> t
     the test set is probed only when the training set is linear)."""
     from .geometry import spatial_similarity
     dp_train, u, v = _distance_vectors(params, X, Xt, train, test)
-    return dp_train, (float("nan") if u is None else spatial_similarity(u, v))
+    # Not defined unless both splits are linear and have two label pairs at least (a task of three labels or more).
+    return dp_train, (float("nan") if u is None or len(u) < 2 else spatial_similarity(u, v))
 
 
 def min_distance_dynamics(params, label: str, task: str, layer="last",
@@ -562,6 +567,8 @@ def closest_labels(params, label: str, task: str, n: int = 3) -> list[str]:
     import itertools
     train, _ = task_data(params, task)
     labels, c = label_centroids(snapshot(params, label, task, 0, "last", "train"), train.labels)
+    if len(labels) <= n:
+        return list(labels)          # a task of n labels or fewer: they are its closest n
     trio = min(itertools.combinations(range(len(labels)), n),
                key=lambda t: sum(np.linalg.norm(c[a] - c[b]) for a, b in itertools.combinations(t, 2)))
     return [labels[i] for i in trio]
@@ -647,7 +654,8 @@ def layer_similarity(params, label: str, layers, reading: Reading | None = None)
                 last = None if pairs is None else conventions.distance_vectors(start, pairs, labels, reading)
                 values.append(np.nan if last is None else _pearson_or_nan(*last))
             similarity[(task, layer)] = (run.steps, values)
-            if last is not None:
+            # An interval over label pairs needs three of them; a task of two or three labels has fewer.
+            if last is not None and len(last[0]) >= 3:
                 r, low, high = bootstrap_pearson(*last)
                 final.append({"task": task, "layer": layer, "final similarity": r, "low": low, "high": high})
     return similarity, final
@@ -1119,8 +1127,10 @@ def baseline_rows(params, label: str, task: str) -> list[dict]:
         control = mlp_probe(params, X, control_train.labels, Xt, control_test.labels)
         dp_train, u, v = vectors[rep]
         chance = chance_of(u, v)
+        # Defined on two linear spaces that share three labels at least (two label pairs).
         to_original = (probe_similarity(dp_train, original_fit)
-                       if dp_train is not None and dp_train.is_linear_ and original_fit.is_linear_ else float("nan"))
+                       if dp_train is not None and dp_train.is_linear_ and original_fit.is_linear_
+                       and len(set(dp_train.classes_) & set(original_fit.classes_)) >= 3 else float("nan"))
         rows.append({"model": label, "task": task, "rep": rep, "acc": 100 * probe["acc_mean"],
                      "control acc": 100 * control["acc_mean"],
                      "selectivity": 100 * (probe["acc_mean"] - control["acc_mean"]),

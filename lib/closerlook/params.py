@@ -26,6 +26,9 @@ SCHEMA = {
     # model label -> Hub id, alias or local folder (the label names the model in tables and figures)
     "models": {str: str},
     "tasks": [str],
+    # tasks of your own, by name (then listed in `tasks` like the paper's): their files, split, what an example
+    # is and where its label is (data.define_task checks each field; params/mine.template.yaml explains them)
+    "task_definitions": {str: dict},
     # models whose fine-tuning trajectory is analysed in §4.3-4.5 (the paper uses BERT-base)
     "dynamics_model": str,
     # per task: use only the first N sentences (questions for TREC); absent or null = the whole split
@@ -116,14 +119,21 @@ def _ranges(params: dict, path: str) -> None:
     def bad(key, value, allowed):
         raise ParamsError(f"{path}: '{key}' = {value!r}: {allowed}")
 
-    from .data import TASKS
+    from .data import TASKS, define_task
     if not params["models"]:
         bad("models", params["models"], "name at least one model")
     if not params["tasks"]:
         bad("tasks", params["tasks"], f"name at least one of {', '.join(TASKS)}")
+    defined = params.get("task_definitions") or {}
+    for name, definition in defined.items():
+        try:
+            define_task(name, definition, Path(path).parent)
+        except ValueError as e:
+            raise ParamsError(f"{path}: {e}") from None
     for task in params["tasks"]:
-        if task not in TASKS:
-            bad("tasks", task, f"a task is one of {', '.join(TASKS)}")
+        if task not in TASKS and task not in defined:
+            bad("tasks", task, f"a task is one of {', '.join(TASKS)}, or one of the profile's task_definitions"
+                + (f" ({', '.join(defined)})" if defined else ""))
     if len(set(params["tasks"])) != len(params["tasks"]):
         bad("tasks", params["tasks"], "each task once")
     for which in ("max_train_sentences", "max_test_sentences"):

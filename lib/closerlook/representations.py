@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -89,13 +90,104 @@ def _quietly(load, *args, **kwargs):
             hf_logging.enable_progress_bar()
 
 
+# ----------------------------------------------------------------------------------------------
+# What differs between encoder families, in one place. Any encoder that AutoModel loads and whose fast tokenizer
+# gives word ids is supported; these are the differences the study has to know of.
+
+# RoBERTa's family numbers positions from padding_idx + 1: two of max_position_embeddings are never a token's.
+_POSITIONS_AFTER_PADDING = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "roberta-prelayernorm",
+                            "data2vec-text", "longformer", "mpnet"}
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """How the study uses one encoder family: its model type (config.model_type), whether its model class builds
+    a pooler we leave out (``add_pooling_layer=False``: BERT, RoBERTa), the positions it reserves, and the
+    sentence vector (always the first token: [CLS], RoBERTa's <s>, ...)."""
+    model_type: str
+    has_pooler_option: bool
+    reserved_positions: int
+
+    @classmethod
+    def of(cls, config) -> "Architecture":
+        import inspect
+
+        from transformers import AutoModel
+        kind = config.model_type
+        if getattr(config, "is_encoder_decoder", False):
+            raise ModelLoadError(f"model type {kind!r} is an encoder-decoder; closer-look studies encoders "
+                                 "(BERT, RoBERTa, DistilBERT, ELECTRA, DeBERTa, ModernBERT, ...)")
+        if getattr(config, "is_decoder", False) or kind in _DECODER_ONLY():
+            raise ModelLoadError(f"model type {kind!r} is a decoder-only language model; closer-look studies "
+                                 "encoders (BERT, RoBERTa, DistilBERT, ELECTRA, DeBERTa, ModernBERT, ...)")
+        try:
+            model_class = AutoModel._model_mapping[type(config)]
+        except KeyError:
+            raise ModelLoadError(f"model type {kind!r}: the installed transformers has no AutoModel for it") from None
+        pooler = "add_pooling_layer" in inspect.signature(model_class.__init__).parameters
+        reserved = (getattr(config, "pad_token_id", 1) or 0) + 1 if kind in _POSITIONS_AFTER_PADDING else 0
+        return cls(kind, pooler, reserved)
+
+    def model_kwargs(self) -> dict:
+        return {"add_pooling_layer": False} if self.has_pooler_option else {}
+
+
+def _DECODER_ONLY() -> set:
+    """Model types that only a causal language model class covers (GPT-2, Llama, ...)."""
+    from transformers.models.auto.modeling_auto import (MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+                                                        MODEL_FOR_MASKED_LM_MAPPING_NAMES)
+    return set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES) - set(MODEL_FOR_MASKED_LM_MAPPING_NAMES)
+
+
+def fit_tokenizer(tokenizer, name) -> None:
+    """Make a fast tokenizer give one id per pre-split word, as the study needs (in place). Byte-level BPE
+    (RoBERTa's, ModernBERT's) marks a word that follows a space with a leading "Ġ": a word handed over alone has
+    none unless the pre-tokenizer adds the space (``add_prefix_space``), so without it every word after the first
+    would be tokenised as if glued to the one before."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(f"model {name!r}: a fast tokenizer is needed to map subwords to words")
+    tokenizer.padding_side = "right"          # the sentence vector is position 0, so padding goes at the end
+    backend = tokenizer.backend_tokenizer
+    state = json.loads(backend.to_str())
+
+    def prefix_space(node) -> bool:
+        changed = False
+        if isinstance(node, dict):
+            if node.get("type") == "ByteLevel" and node.get("add_prefix_space") is False:
+                node["add_prefix_space"] = True
+                changed = True
+            for child in node.get("pretokenizers") or []:
+                changed |= prefix_space(child)
+        return changed
+
+    if prefix_space(state.get("pre_tokenizer")):
+        from tokenizers import Tokenizer
+        tokenizer._tokenizer = Tokenizer.from_str(json.dumps(state))
+        if hasattr(tokenizer, "add_prefix_space"):
+            tokenizer.add_prefix_space = True
+    try:
+        probe = tokenizer([["a", "b"]], is_split_into_words=True)
+        ids = probe.word_ids(0)
+    except Exception as e:
+        raise ModelLoadError(f"model {name!r}: its tokenizer ({type(tokenizer).__name__}) gives no word ids for "
+                             f"pre-split words ({' '.join(str(e).split())[:200]})") from None
+    if ids[0] is not None:
+        raise ModelLoadError(f"model {name!r}: its tokenizer puts no special token first ([CLS], <s>, ...), so the "
+                             "sentence has no vector of its own")
+
+
 class Encoder:
     """A tokenizer and a BERT-architecture encoder, with an identity for caches."""
 
     def __init__(self, name: str, tokenizer, model, device: str | None = None):
+        import inspect
         self.name = name
         self.tokenizer = tokenizer
         self.model = model.to(check_device(device or default_device())).eval()
+        self.architecture = Architecture.of(model.config)
+        # What the model's forward takes of the tokenizer's output (DistilBERT and ModernBERT take no
+        # token_type_ids, which a tokenizer may still give).
+        self._inputs = set(inspect.signature(model.forward).parameters)
         self._fingerprint = None
 
     @classmethod
@@ -109,17 +201,22 @@ class Encoder:
             raise ModelLoadError(f"cannot load model {str(name)!r}: the folder {source} is not a model (no config.json; "
                                  "a model folder holds config.json, the weights and the tokenizer files)")
         offline = local or os.environ.get("HF_HUB_OFFLINE") == "1"
+        from transformers import AutoConfig
+        try:
+            config = AutoConfig.from_pretrained(source, local_files_only=offline)
+        except Exception as e:
+            raise ModelLoadError(f"cannot load model {name!r} from {source}: {' '.join(str(e).split())[:300]}") from None
+        architecture = Architecture.of(config)      # one line for an architecture that cannot be studied
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
             model, info = _quietly(AutoModel.from_pretrained, source, local_files_only=offline,
-                                   add_pooling_layer=False, output_loading_info=True)
+                                   output_loading_info=True, **architecture.model_kwargs())
         except Exception as e:
             said = " ".join(str(e).split()) or type(e).__name__      # the whole message, on one line
             said = said if len(said) <= 300 else said[:297] + "..."
             where = "local folder" if local else "Hugging Face Hub id (not in the local cache, Hub unreachable?)"
             raise ModelLoadError(f"cannot load model {name!r} from {source} [{where}]: {said}") from None
-        if not getattr(tokenizer, "is_fast", False):
-            raise ModelLoadError(f"model {name!r}: a fast tokenizer is needed to map subwords to words")
+        fit_tokenizer(tokenizer, name)
         # What the reader must act on: weights the checkpoint lacks (initialised at random) or has in another shape.
         # The pooler the checkpoint holds and we do not build (add_pooling_layer=False) is not such a thing.
         unfit = list(info.get("missing_keys") or []) + [str(k[0]) if isinstance(k, tuple) else str(k)
@@ -141,7 +238,7 @@ class Encoder:
         trained = cls.load(name, device="cpu")
         with torch.random.fork_rng(devices=[]):     # the caller's random stream is not moved
             torch.manual_seed(seed)
-            model = AutoModel.from_config(trained.model.config, add_pooling_layer=False)
+            model = AutoModel.from_config(trained.model.config, **trained.architecture.model_kwargs())
         return cls(f"{name} (random weights, seed {seed})", trained.tokenizer, model, device)
 
     @property
@@ -158,7 +255,7 @@ class Encoder:
 
     @property
     def max_tokens(self) -> int:
-        return self.model.config.max_position_embeddings
+        return self.model.config.max_position_embeddings - self.architecture.reserved_positions
 
     @property
     def fingerprint(self) -> str:
@@ -222,7 +319,7 @@ class Encoder:
     def hidden_states(self, enc):
         """All layers' hidden states of a tokenised batch: (layers, batch, tokens, width)."""
         import torch
-        enc = {k: v.to(self.device) for k, v in enc.items()}
+        enc = {k: v.to(self.device) for k, v in enc.items() if k in self._inputs}
         out = self.model(**enc, output_hidden_states=True)
         return torch.stack(out.hidden_states)
 
