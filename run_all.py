@@ -322,9 +322,12 @@ def main(argv=None) -> int:
     from closerlook.publish import publish_notebooks
     publish_notebooks(out)
     started = time.perf_counter()
-    # The book shows the default and full profiles side by side (results/book); any other profile gets its own.
-    shared = profile in book.BOOK_PROFILES
-    index = book.build(out.parent, None if shared else [profile], None if shared else out / "book")
+    # The book shows the default and full profiles side by side (results/book); any other profile, or a run kept
+    # elsewhere (--out), gets its own, in its run folder.
+    if profile in book.BOOK_PROFILES and out.resolve() == (REPO / "results" / profile).resolve():
+        index = book.build(REPO / "results")
+    else:
+        index = book.build(folders={profile: out}, out=out / "book")
     print(f"[run_all] book: {os.path.relpath(index)} ({time.perf_counter() - started:.1f} s)")
 
     print(f"\nsummary ({profile})")

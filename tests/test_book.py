@@ -181,3 +181,19 @@ def test_the_book_offline_in_a_real_browser(committed_book, tmp_path):
     image = re.search(r'src="(\.\./_images/[^"]+\.png)"', chapter).group(1)
     (broken / "default" / image).resolve().unlink()
     assert read_offline(broken)["broken_images"], "a missing figure went unseen"
+
+
+def test_a_chapter_run_live_with_widgets_fetches_nothing(tmp_path):
+    """A cold run's progress bars are widgets, and papermill keeps their state in the notebook's metadata; with it,
+    myst-nb added require.js and the widgets' manager from CDNs to the page (CI, smoke/01_divergence)."""
+    from closerlook import book
+    run = tmp_path / "run"
+    (run / "notebooks").mkdir(parents=True)
+    nb = json.loads((REPO / "results" / "default" / "notebooks" / "02_linearity.ipynb").read_text())
+    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {"m": {"model_name": "LayoutModel", "model_module": "@jupyter-widgets/base",
+                        "model_module_version": "2.0.0", "state": {}}}, "version_major": 2, "version_minor": 0}}
+    (run / "notebooks" / "02_linearity.ipynb").write_text(json.dumps(nb))
+    built = book.build(folders={"live": run}, out=tmp_path / "book").parent
+    page = (built / "live" / "02_linearity.html").read_text()
+    assert FETCH.search(page) is None, FETCH.search(page).group(0)

@@ -318,6 +318,11 @@ def test_directprobe_fits_made_ahead_in_parallel_are_the_ones_read_later(tiny_be
     params["directprobe"].update(dynamics_layers=[1, "last"], n_jobs=2)
     params["data"]["max_train_sentences"]["pos"] = 20
     fits = [("pos", i, layer, None, "train") for i in range(3) for layer in (1, "last")]
+    # joblib keeps its workers between calls, with the environment they started with: started under another cache
+    # folder, they wrote their fits there and the reads below made every fit again (CI, 1c5ea0a).
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path / "another-cache"))
+    assert ex.fit_directprobes_ahead(params, "tiny", fits[:2]) == 2
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path / "cache"))
     assert ex.fit_directprobes_ahead(params, "tiny", fits) == 6
     assert ex.fit_directprobes_ahead(params, "tiny", fits) == 0          # all cached now
     train, _ = ex.task_data(params, "pos")

@@ -138,6 +138,8 @@ def _chapter_copy(nb: dict, name: str, profile: str, profiles: list[str], stored
                                               nb["cells"][first]["source"], count=1, flags=re.M)
     nb["cells"].insert(first + 1, banner)          # after the chapter's title, which names the page
     nb["metadata"].pop("closerlook", None)
+    # A live run's widget state (its progress bars): with it, myst-nb loads the widgets' scripts from a CDN.
+    nb["metadata"].pop("widgets", None)
     return nb
 
 
@@ -198,6 +200,7 @@ html_copy_source = False
 html_show_sourcelink = False
 nb_execution_mode = "off"                      # the runs executed every notebook; the book shows what they kept
 nb_merge_streams = True
+nb_ipywidgets_js = {{}}                          # never the widgets' scripts from a CDN (the book has no live widgets)
 myst_enable_extensions = ["colon_fence", "dollarmath"]
 myst_heading_anchors = 3
 suppress_warnings = ["mystnb.unknown_mime_type", "misc.highlighting_failure"]
@@ -207,9 +210,11 @@ mathjax_path = "{mathjax}"
 '''
 
 
-def write_source(results: Path, profiles: list[str], src: Path) -> Path:
+def write_source(folders: dict[str, Path], src: Path) -> Path:
     """The book's sources in `src`: conf.py, the front page (the ledger), the paper's sections, and one folder per
-    profile with its chapters' notebooks (copies, see the module's doc) and their `.py` sources."""
+    profile with its chapters' notebooks (copies, see the module's doc) and their `.py` sources. `folders`: each
+    profile's run folder (results/<profile>, holding notebooks/ and numbers/)."""
+    profiles = list(folders)
     from .ledger import ledger_table, load_readings, load_profile, profile_differences
     if src.exists():
         shutil.rmtree(src)
@@ -220,7 +225,7 @@ def write_source(results: Path, profiles: list[str], src: Path) -> Path:
     (src / "conf.py").write_text(CONF.format(mathjax="no-mathjax.js"))
     status: dict[str, dict] = {}
     for profile in profiles:
-        stored = results / profile / "notebooks"
+        stored = folders[profile] / "notebooks"
         folder = src / profile
         folder.mkdir()
         names = [n for n in CHAPTERS_AND_SOLUTIONS if (stored / f"{n}.ipynb").exists()]
@@ -232,15 +237,15 @@ def write_source(results: Path, profiles: list[str], src: Path) -> Path:
             (folder / f"{name}.ipynb").write_text(json.dumps(nb, indent=1, ensure_ascii=False))
             if _source_of(name).exists():
                 shutil.copy(_source_of(name), folder / _source_of(name).name)
-        (folder / "index.md").write_text(_profile_page(results, profile, names, status[profile], profiles))
-    found = load_readings({p: results / p / "numbers" for p in profiles})
-    table = ledger_table(found, {p: load_profile(results / p / "numbers") for p in profiles}) if found else None
+        (folder / "index.md").write_text(_profile_page(folders[profile], profile, names, status[profile]))
+    found = load_readings({p: folders[p] / "numbers" for p in profiles})
+    table = ledger_table(found, {p: load_profile(folders[p] / "numbers") for p in profiles}) if found else None
     rows = table.to_dict(orient="records") if table is not None else []
     (src / "index.md").write_text(_front_page(rows, list(found), profiles, status))
     (src / "paper.md").write_text(_paper_page(rows, list(found), profiles))
-    differences = profile_differences(*(load_profile(results / p / "numbers") for p in profiles[:2])) \
+    differences = profile_differences(*(load_profile(folders[p] / "numbers") for p in profiles[:2])) \
         if len(profiles) == 2 else []
-    (src / "profiles.md").write_text(_profiles_page(results, profiles, differences))
+    (src / "profiles.md").write_text(_profiles_page(folders, differences))
     return src
 
 
@@ -277,7 +282,7 @@ profiles
 """
 
 
-def _profile_page(results: Path, profile: str, names: list[str], status: dict, profiles) -> str:
+def _profile_page(run: Path, profile: str, names: list[str], status: dict) -> str:
     items = []
     for name in names:
         if name.endswith(SOLUTIONS):
@@ -289,7 +294,7 @@ def _profile_page(results: Path, profile: str, names: list[str], status: dict, p
         if status.get(name):
             line += f" · **did not run to the end** ({status[name]['message']})"
         items.append(line)
-    provenance = results / profile / "provenance.json"
+    provenance = run / "provenance.json"
     shown = ""
     if provenance.exists():
         record = json.loads(provenance.read_text())
@@ -313,10 +318,10 @@ def _paper_page(rows, readings, profiles) -> str:
     return "\n".join(parts)
 
 
-def _profiles_page(results: Path, profiles, differences) -> str:
+def _profiles_page(folders: dict[str, Path], differences) -> str:
     out = ["# The profiles side by side\n"]
-    for p in profiles:
-        profile = results / p / "profile.yaml"
+    for p in folders:
+        profile = folders[p] / "profile.yaml"
         description = ""
         if profile.exists():
             import yaml
@@ -328,19 +333,22 @@ def _profiles_page(results: Path, profiles, differences) -> str:
 
 
 def build(results: Path = REPO / "results", profiles=None, out: Path | None = None,
-          src: Path | None = None) -> Path:
-    """Build the book of the given profiles (default: those of BOOK_PROFILES that have run) into `out`
-    (default: results/book); returns its front page. `src`: where its sources go (default: a temporary folder)."""
+          src: Path | None = None, folders: dict | None = None) -> Path:
+    """Build the book of the given profiles (default: those of BOOK_PROFILES that have run, from results/<profile>)
+    into `out` (default: results/book); returns its front page. `folders`: {profile: run folder} instead, for runs
+    kept elsewhere (run_all.py --out). `src`: where its sources go (default: a temporary folder)."""
     results = Path(results)
-    profiles = [p for p in (profiles or BOOK_PROFILES) if (results / p / "notebooks").is_dir()]
-    if not profiles:
+    if folders is None:
+        folders = {p: results / p for p in (profiles or BOOK_PROFILES) if (results / p / "notebooks").is_dir()}
+    folders = {p: Path(f) for p, f in folders.items() if (Path(f) / "notebooks").is_dir()}
+    if not folders:
         raise FileNotFoundError(f"no executed notebooks under {results}: run python run_all.py first")
     out = Path(out) if out else results / "book"
     if src is None:
         with tempfile.TemporaryDirectory(prefix="closerlook-book-") as tmp:
-            return build(results, profiles, out, Path(tmp) / "src")
+            return build(results, None, out, Path(tmp) / "src", folders)
     src = Path(src)
-    write_source(results, profiles, src)
+    write_source(folders, src)
     from sphinx.cmd.build import build_main
     # Built beside its sources, then moved: myst-nb writes its figures into a folder next to the output folder.
     html_dir = src.parent / f"{src.name}-html"

@@ -268,12 +268,24 @@ def _snapshot_call(params, label: str, task: str, i: int, layer, seed, split: st
                              (train if split == "train" else test).labels)
 
 
-def _fit_ahead(X, y, rate) -> None:
+def _fit_ahead(X, y, rate, cache: str | None = None) -> None:
     # The worker gets the arrays, not the run: it loads no model and no snapshot file, and needs only the cache
     # folder. The result lands in the on-disk cache; nothing large travels back. joblib hands a worker arrays over
     # 1 MB as read-only memmaps, and a memmap hashes apart from the same numbers in an ndarray: without the copy,
     # every large fit made here was stored under a key that the sequential read never asks for, and made twice.
-    cached("directprobe", "directprobe_v1", _fit_directprobe)(np.array(X), np.array(y), rate)
+    # `cache`: the caller's cache folder. joblib keeps its worker processes for the next call, with the environment
+    # they started with: a worker started under another CLOSERLOOK_CACHE_DIR would write where nobody reads.
+    before = os.environ.get("CLOSERLOOK_CACHE_DIR")
+    if cache is not None:
+        os.environ["CLOSERLOOK_CACHE_DIR"] = cache
+    try:
+        cached("directprobe", "directprobe_v1", _fit_directprobe)(np.array(X), np.array(y), rate)
+    finally:
+        if cache is not None:
+            if before is None:
+                os.environ.pop("CLOSERLOOK_CACHE_DIR", None)
+            else:
+                os.environ["CLOSERLOOK_CACHE_DIR"] = before
 
 
 def fit_directprobes_ahead(params, label: str, fits) -> int:
@@ -297,7 +309,9 @@ def fit_directprobes_ahead(params, label: str, fits) -> int:
     with stage("directprobe"), workers(n_jobs) as n_jobs:
         # A generator: only the arrays of the fits being dispatched are in memory at a time.
         runs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_fit_ahead)(*_snapshot_call(params, label, *fit)[1]) for fit in todo)
+            # A cluster's workers have the cache folder of their own machine (the same shared one, README).
+            delayed(_fit_ahead)(*_snapshot_call(params, label, *fit)[1], cache=None if on_cluster else str(cache_dir()))
+            for fit in todo)
         for _ in tqdm(runs, total=len(todo), desc=f"DirectProbe fits ({label})"):
             pass
     return len(todo)

@@ -37,6 +37,7 @@ def clean_notebook(nb: dict, executed_from: Path, stored_in: Path) -> dict:
     """A notebook fit to publish: no stderr (progress bars, warnings), no papermill paths or timings, and image
     links rewritten from where the notebook ran (`executed_from`) to where it is stored (`stored_in`)."""
     nb["metadata"].pop("papermill", None)
+    nb["metadata"].pop("widgets", None)      # the live run's progress bars' state; their outputs go below
     for cell in nb["cells"]:
         cell.get("metadata", {}).pop("papermill", None)
         cell.get("metadata", {}).pop("execution", None)

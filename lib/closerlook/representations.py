@@ -202,20 +202,23 @@ class Encoder:
                                  "a model folder holds config.json, the weights and the tokenizer files)")
         offline = local or os.environ.get("HF_HUB_OFFLINE") == "1"
         from transformers import AutoConfig
+
+        def unloadable(e: Exception) -> ModelLoadError:
+            said = " ".join(str(e).split()) or type(e).__name__      # the whole message, on one line
+            said = said if len(said) <= 300 else said[:297] + "..."
+            where = "local folder" if local else "Hugging Face Hub id (not in the local cache, Hub unreachable?)"
+            return ModelLoadError(f"cannot load model {name!r} from {source} [{where}]: {said}")
         try:
             config = AutoConfig.from_pretrained(source, local_files_only=offline)
         except Exception as e:
-            raise ModelLoadError(f"cannot load model {name!r} from {source}: {' '.join(str(e).split())[:300]}") from None
+            raise unloadable(e) from None
         architecture = Architecture.of(config)      # one line for an architecture that cannot be studied
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
             model, info = _quietly(AutoModel.from_pretrained, source, local_files_only=offline,
                                    output_loading_info=True, **architecture.model_kwargs())
         except Exception as e:
-            said = " ".join(str(e).split()) or type(e).__name__      # the whole message, on one line
-            said = said if len(said) <= 300 else said[:297] + "..."
-            where = "local folder" if local else "Hugging Face Hub id (not in the local cache, Hub unreachable?)"
-            raise ModelLoadError(f"cannot load model {name!r} from {source} [{where}]: {said}") from None
+            raise unloadable(e) from None
         fit_tokenizer(tokenizer, name)
         # What the reader must act on: weights the checkpoint lacks (initialised at random) or has in another shape.
         # The pooler the checkpoint holds and we do not build (add_pooling_layer=False) is not such a thing.
