@@ -391,7 +391,9 @@ def _head_accuracy(state: _State, test: TaskData) -> tuple[float, int]:
 
 def _save(state: _State, meta: dict, tmp: Path, final: Path) -> None:
     """The final weights and the run's record, then one rename: the run appears complete or not at all."""
-    state.work.model.save_pretrained(tmp / "model", safe_serialization=True)
+    from .representations import _quietly
+    # transformers 5 shows a "Writing model shards" bar for every save: a notebook showed one per run.
+    _quietly(state.work.model.save_pretrained, tmp / "model", safe_serialization=True)
     state.work.tokenizer.save_pretrained(tmp / "model")
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     write_manifest(tmp)          # the digest of every file, checked when each is read

@@ -105,7 +105,8 @@ def build(model_type: str, folder: Path, seed: int = 0, data_dir=None) -> Path:
         torch.manual_seed(seed)
         model = AutoModel.from_config(_config(model_type, tokenizer))
     folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
+    from .representations import _quietly
+    _quietly(model.save_pretrained, folder)
     tokenizer.save_pretrained(folder)
     return folder
 
