@@ -203,3 +203,13 @@ def test_the_time_left_counts_updates_and_snapshot_rows_at_their_own_measured_pa
     bar.set_postfix(loss="0.5")
     assert "loss=0.5, about 34 s left" in bar.bar.postfix
     bar.close()
+
+
+def test_a_run_is_quiet_when_its_bar_is_off(encoder, capfd):
+    """Nothing on stderr from a run with progress off: transformers 5 drew a "Writing model shards" bar at every
+    save, which chapter 01 showed five times under its fine-tuning bar."""
+    train, test = subset("pos", 16, 8)
+    capfd.readouterr()
+    finetune(encoder, train, test, FinetuneConfig(**dict(CFG, epochs=1, seed=11)), progress=False)
+    out, err = capfd.readouterr()
+    assert "Writing model shards" not in out + err and err.strip() == "", err[-500:]
