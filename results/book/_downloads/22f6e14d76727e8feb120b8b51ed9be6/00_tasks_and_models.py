@@ -64,6 +64,15 @@ table6
 # `params/*.yaml`).
 
 # %% [markdown]
+# A profile can also define tasks of its own, from a CoNLL-U column, a pair task over heads and dependents, or a
+# JSONL/CSV file of labelled sentences (`task_definitions`; `params/template/mine.yaml` explains each field). The
+# ones this profile runs, counted the same way:
+
+# %%
+own = [t for t in params["tasks"] if t not in data.TASKS]
+data.task_table(own) if own else print("this profile runs the paper's tasks only")
+
+# %% [markdown]
 # ## Which labels are common, which are rare
 # Rare labels matter later: DirectProbe's distances and the spatial similarity treat every label alike, however
 # few examples it has, and a test set can lack labels that the training set has.

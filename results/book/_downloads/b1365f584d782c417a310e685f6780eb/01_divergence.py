@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from closerlook import experiments as ex
-from closerlook.paper import table7 as paper_table7
+from closerlook.paper import table7_beside
 from closerlook.params import load_params
 from closerlook.report import Report
 
@@ -79,18 +79,7 @@ shown.round(2)
 # beside the paper's BERT-small, the model of the paper's Table 2.
 
 # %%
-paper = paper_table7()
-def paper_model(label):
-    return label if label in set(paper.model) else "bert-small"
-
-side = []
-for r in rows:
-    p = paper[(paper.model == paper_model(r["model"])) & (paper.task == r["task"]) & (paper.rep == r["rep"])].iloc[0]
-    side.append({"model": r["model"], "task": r["task"], "rep": r["rep"], "paper model": p.model,
-                 "acc (paper)": p.acc, "acc (ours)": round(r["acc"], 2),
-                 "#clusters (paper)": p.clusters, "#clusters (ours)": r["clusters"],
-                 "similarity (paper)": p.similarity, "similarity (ours)": round(r["similarity"], 2)})
-pd.DataFrame(side)
+table7_beside(rows)
 
 # %% [markdown]
 # ## Table 2: the dynamics model, last layer
