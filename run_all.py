@@ -252,6 +252,8 @@ def main(argv=None) -> int:
     ap.add_argument("--figures", help="folder for the figures (default: figures/<profile>)")
     ap.add_argument("--no-solutions", action="store_true",
                     help="skip the exercises' solutions (notebooks/solutions/), which run after each chapter")
+    ap.add_argument("--no-book", action="store_true",
+                    help="do not build the book after the run (python -m closerlook.book builds it later)")
     ap.add_argument("--force", action="store_true",
                     help="execute every notebook, also those that are up to date (same inputs, outputs untouched)")
     ap.add_argument("--scheduler", metavar="ADDRESS",
@@ -321,14 +323,19 @@ def main(argv=None) -> int:
     from closerlook import book
     from closerlook.publish import publish_notebooks
     publish_notebooks(out)
-    started = time.perf_counter()
     # The book shows the default and full profiles side by side (results/book); any other profile, or a run kept
     # elsewhere (--out), gets its own, in its run folder.
-    if profile in book.BOOK_PROFILES and out.resolve() == (REPO / "results" / profile).resolve():
-        index = book.build(REPO / "results")
+    shared = profile in book.BOOK_PROFILES and out.resolve() == (REPO / "results" / profile).resolve()
+    index = (REPO / "results" / "book" if shared else out / "book") / "index.html"
+    executed = any(r["status"] != "up to date" for r in results)
+    if args.no_book:
+        print("[run_all] book: not built (--no-book)")
+    elif not executed and index.exists():
+        print(f"[run_all] book: up to date ({os.path.relpath(index)}; no notebook was executed)")
     else:
-        index = book.build(folders={profile: out}, out=out / "book")
-    print(f"[run_all] book: {os.path.relpath(index)} ({time.perf_counter() - started:.1f} s)")
+        started = time.perf_counter()
+        index = book.build(REPO / "results") if shared else book.build(folders={profile: out}, out=out / "book")
+        print(f"[run_all] book: {os.path.relpath(index)} ({time.perf_counter() - started:.1f} s)")
 
     print(f"\nsummary ({profile})")
     print(f"{'notebook':<28} {'status':<10} {'wall':>8}  holds / not / untestable   stages (s)")

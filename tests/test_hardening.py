@@ -149,7 +149,7 @@ def test_a_cache_folder_that_cannot_be_written_is_one_line(tmp_path):
     """Before: a traceback after the first notebook."""
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--params", "smoke", "--only",
+    proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--no-book", "--params", "smoke", "--only",
                            "00_directprobe_primer", "--out", str(tmp_path / "out")], capture_output=True, text=True,
                           env=_env(blocker / "cache"), timeout=120)
     assert proc.returncode == 2, proc.stderr[-2000:]
@@ -174,7 +174,7 @@ def test_a_copied_profile_writes_under_its_own_name(tmp_path):
     """Before: a copy of default.yaml still named default wrote over the committed results/default."""
     mine = tmp_path / "mine.yaml"
     mine.write_text((REPO / "params" / "smoke.yaml").read_text())
-    proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--params", str(mine), "--only",
+    proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--no-book", "--params", str(mine), "--only",
                            "00_directprobe_primer"], capture_output=True, text=True, env=_env(tmp_path / "c"),
                           timeout=120)
     assert proc.returncode == 2
@@ -266,7 +266,7 @@ def test_a_notebook_executed_with_the_same_inputs_is_up_to_date(tmp_path):
     """run_all.py executes a notebook again only when something it reads changed (its source, the library, the
     profile, the packages) or what it left was touched; --force executes it anyway."""
     def run(*extra):
-        proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--params", "smoke", "--only",
+        proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--no-book", "--params", "smoke", "--only",
                                "00_directprobe_primer", "--out", str(tmp_path / "out"), "--figures",
                                str(tmp_path / "figures"), *extra], capture_output=True, text=True,
                               env=_env(tmp_path / "cache"), timeout=600)
@@ -290,7 +290,7 @@ def test_run_all_stops_on_ctrl_c(tmp_path):
     """Before: the interrupted notebook was reported as failed (its kernel died) and the next one started."""
     import signal
     env = _env(tmp_path / "cache")
-    proc = subprocess.Popen([sys.executable, str(REPO / "run_all.py"), "--params", "smoke", "--only",
+    proc = subprocess.Popen([sys.executable, str(REPO / "run_all.py"), "--no-book", "--params", "smoke", "--only",
                              "00_directprobe_primer", "01_divergence", "02_linearity", "--out", str(tmp_path / "out" / "smoke"),
                              "--figures", str(tmp_path / "fig")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, start_new_session=True)
@@ -384,7 +384,7 @@ def test_blocks_go_to_a_dask_cluster_when_a_scheduler_is_named(tiny_bert, tmp_pa
 
 
 def test_a_scheduler_that_does_not_answer_is_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--params", "smoke", "--only", "01_divergence",
+    proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--no-book", "--params", "smoke", "--only", "01_divergence",
                            "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"],
                           capture_output=True, text=True, env=_env(tmp_path / "cache"), timeout=300)
     assert proc.returncode == 2

@@ -131,8 +131,8 @@ task_definitions:
     label: coarse
 dynamics_model: {first}
 data:
-  max_train_sentences: {{upos: 30, question: 150}}
-  max_test_sentences: {{upos: 15, question: 50}}
+  max_train_sentences: {{upos: 20, question: 100}}
+  max_test_sentences: {{upos: 10, question: 40}}
 probe:
   hidden_sizes: [[16, 16]]
   alphas: [0.0001]
