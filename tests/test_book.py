@@ -88,9 +88,16 @@ def test_a_chapter_that_did_not_run_to_the_end_says_so():
                            "traceback": []}]}
     nb = {"cells": [{"cell_type": "markdown", "id": "t", "metadata": {}, "source": "# A chapter"}, raised],
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    copy = _chapter_copy(json.loads(json.dumps(nb)), "01_divergence", "smoke", ["smoke"], Path("."))
+    copy = _chapter_copy(json.loads(json.dumps(nb)), "01_divergence", "smoke", {"smoke": ["01_divergence"]},
+                         Path("."))
     assert "cell 3 raised ZeroDivisionError" in copy["cells"][1]["source"]
     assert "did not run to the end" in copy["cells"][1]["source"]
+    # Links go only to pages the book has: no solutions page here (a run with --no-solutions), no other profile.
+    assert "solutions" not in copy["cells"][1]["source"] and "profile </" not in copy["cells"][1]["source"]
+    both = _chapter_copy(json.loads(json.dumps(nb)), "01_divergence", "smoke",
+                         {"smoke": ["01_divergence", "01_divergence_solutions"], "full": ["01_divergence"]}, Path("."))
+    assert "<01_divergence_solutions>" in both["cells"][1]["source"]
+    assert "</full/01_divergence>" in both["cells"][1]["source"]
     # A run killed during a chapter leaves no error output, only cells that never ran.
     ran = lambda k: {"cell_type": "code", "id": f"c{k}", "execution_count": k, "metadata": {}, "source": "x = 1",
                      "outputs": []}

@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 from .publish import CHAPTERS, REPO, SOLUTIONS, failed_cell
+from .report import VERDICT_COLOURS, VERDICT_MARKS
 
 BOOK_PROFILES = ("default", "full")      # the profiles the committed book shows side by side
 
@@ -101,7 +102,10 @@ def _source_of(name: str) -> Path:
     return REPO / "notebooks" / ("solutions/" if name != chapter else "") / f"{name}.py"
 
 
-def _chapter_copy(nb: dict, name: str, profile: str, profiles: list[str], stored_in: Path) -> dict:
+def _chapter_copy(nb: dict, name: str, profile: str, pages: dict[str, list[str]], stored_in: Path) -> dict:
+    """The book's copy of one stored notebook. `pages`: the notebooks each profile of the book has, so that a link
+    (its solutions, the same chapter in another profile) is made only to a page that exists (a run with
+    --no-solutions has none)."""
     chapters = {c[:2]: c for c in CHAPTERS if not c.startswith("00")}
     for cell in nb["cells"]:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -116,12 +120,12 @@ def _chapter_copy(nb: dict, name: str, profile: str, profiles: list[str], stored
     if _source_of(name).exists():
         downloads.append(f"{{download}}`its source, {_source_of(name).name} <{_source_of(name).name}>`")
     chapter = name.removesuffix(SOLUTIONS)
-    if name == chapter and f"{chapter}{SOLUTIONS}" in CHAPTERS_AND_SOLUTIONS:
+    if name == chapter and f"{chapter}{SOLUTIONS}" in pages[profile]:
         downloads.append(f"{{doc}}`the solutions to its exercises <{chapter}{SOLUTIONS}>`")
     elif name != chapter:
         downloads.append(f"{{doc}}`back to the chapter <{chapter}>`")
-    for other in profiles:
-        if other != profile:
+    for other in pages:
+        if other != profile and name in pages[other]:
             downloads.append(f"{{doc}}`this chapter in the {other} profile </{other}/{name}>`")
     if chapter in _SECTION_OF_CHAPTER:
         label = _SECTION_OF_CHAPTER[chapter]
@@ -145,7 +149,7 @@ def _chapter_copy(nb: dict, name: str, profile: str, profiles: list[str], stored
 
 CHAPTERS_AND_SOLUTIONS = [m for n in CHAPTERS for m in (n, f"{n}{SOLUTIONS}")]
 
-_MARK = {"holds": "✔", "does not hold": "✘", "not testable here": "–"}
+_MARK = VERDICT_MARKS              # the marks and colours of the chapters' own claims tables
 _CLASS = {"holds": "holds", "does not hold": "fails", "not testable here": "untestable"}
 
 
@@ -177,9 +181,8 @@ def ledger_html(rows: list[dict], readings: list[str]) -> str:
 
 BOOK_CSS = """.closerlook-ledger { border-collapse: collapse; font-size: 0.8rem; width: 100%; }
 .closerlook-ledger th, .closerlook-ledger td { border: 1px solid #ccc; padding: 4px 6px; vertical-align: top; }
-.closerlook-ledger .holds { background: #d8f0d8; } .closerlook-ledger .fails { background: #f6d6d6; }
-.closerlook-ledger .untestable, .closerlook-ledger .notrun { background: #eee; }
-.closerlook-ledger .reason, .closerlook-ledger .paper, .closerlook-ledger .differ { font-size: 0.72rem; color: #333; }
+""" + "".join(f".closerlook-ledger .{_CLASS[v]} {{ background: {colour}; }}\n" for v, colour in VERDICT_COLOURS.items()) + \
+    f".closerlook-ledger .notrun {{ background: {VERDICT_COLOURS['not testable here']}; }}\n" + """.closerlook-ledger .reason, .closerlook-ledger .paper, .closerlook-ledger .differ { font-size: 0.72rem; color: #333; }
 .closerlook-ledger .differ { color: #7a4a00; margin-top: 3px; }
 html[data-theme="dark"] .closerlook-ledger td { color: #111; }
 """
@@ -224,16 +227,18 @@ def write_source(folders: dict[str, Path], src: Path) -> Path:
     (src / "_static" / "no-mathjax.js").write_text("// MathJax is not bundled: formulas are shown as TeX.\n")
     (src / "conf.py").write_text(CONF.format(mathjax="no-mathjax.js"))
     status: dict[str, dict] = {}
+    pages = {p: [n for n in CHAPTERS_AND_SOLUTIONS if (folders[p] / "notebooks" / f"{n}.ipynb").exists()]
+             for p in profiles}
     for profile in profiles:
         stored = folders[profile] / "notebooks"
         folder = src / profile
         folder.mkdir()
-        names = [n for n in CHAPTERS_AND_SOLUTIONS if (stored / f"{n}.ipynb").exists()]
+        names = pages[profile]
         status[profile] = {}
         for name in names:
             nb = json.loads((stored / f"{name}.ipynb").read_text())
             status[profile][name] = failed_cell(nb)
-            nb = _chapter_copy(nb, name, profile, profiles, stored)
+            nb = _chapter_copy(nb, name, profile, pages, stored)
             (folder / f"{name}.ipynb").write_text(json.dumps(nb, indent=1, ensure_ascii=False))
             if _source_of(name).exists():
                 shutil.copy(_source_of(name), folder / _source_of(name).name)
@@ -242,7 +247,7 @@ def write_source(folders: dict[str, Path], src: Path) -> Path:
     table = ledger_table(found, {p: load_profile(folders[p] / "numbers") for p in profiles}) if found else None
     rows = table.to_dict(orient="records") if table is not None else []
     (src / "index.md").write_text(_front_page(rows, list(found), profiles, status))
-    (src / "paper.md").write_text(_paper_page(rows, list(found), profiles))
+    (src / "paper.md").write_text(_paper_page(rows, list(found), pages))
     differences = profile_differences(*(load_profile(folders[p] / "numbers") for p in profiles[:2])) \
         if len(profiles) == 2 else []
     (src / "profiles.md").write_text(_profiles_page(folders, differences))
@@ -303,12 +308,12 @@ def _profile_page(run: Path, profile: str, names: list[str], status: dict) -> st
     return f"# The {profile} profile\n\n" + "\n".join(items) + "\n\n" + shown + "\n"
 
 
-def _paper_page(rows, readings, profiles) -> str:
+def _paper_page(rows, readings, pages: dict[str, list[str]]) -> str:
     parts = ["# The paper, section by section\n\nZhou & Srikumar, *A Closer Look at How Fine-tuning Changes BERT* "
              "(ACL 2022). Each section of the paper that makes a claim, the chapter that re-runs it, and its claims' "
              "verdicts (the {doc}`front page <index>` has the evidence).\n"]
     for label, name, question, chapter in PAPER_SECTIONS:
-        links = " · ".join(f"{{doc}}`{p} profile </{p}/{chapter}>`" for p in profiles)
+        links = " · ".join(f"{{doc}}`{p} profile </{p}/{chapter}>`" for p in pages if chapter in pages[p]) or "not run"
         mine = [r for r in rows if re.search(rf"§{re.escape(label)}(?![\d])", r["section"])]
         claims = "\n".join("- " + r["claim"] + ": " + "; ".join(
             f"{rd} {_MARK.get(r.get(f'{rd}: verdict'), '')} {r.get(f'{rd}: verdict')}" for rd in readings

@@ -65,16 +65,6 @@ FILES = {
         "033f22c028c2bbba9ca682f68ffe204dc1aa6e1cf35dd6207f2d4ca67f0d0e8e"),
 }
 
-TASK_FILES = {
-    "pos": {"train": "ud-english-pud/en_pud-ud-test.conllu", "test": "ud-english-pud/en_pud-ud-test.conllu"},
-    "dep": {"train": "ud-english-pud/en_pud-ud-test.conllu", "test": "ud-english-pud/en_pud-ud-test.conllu"},
-    "ps-role": {"train": "streusle/streusle.ud_train.vis", "test": "streusle/streusle.ud_test.vis"},
-    "ps-fxn": {"train": "streusle/streusle.ud_train.vis", "test": "streusle/streusle.ud_test.vis"},
-    "trec": {"train": "trec/train_5500.label", "test": "trec/TREC_10.label"},
-}
-
-TARGET_KIND = {"pos": "word", "dep": "pair", "ps-role": "word", "ps-fxn": "word", "trec": "sentence"}
-
 
 class DataError(Exception):
     """A data file is missing, corrupt or malformed."""
@@ -370,10 +360,6 @@ class TaskData:
 # What a task is: its files, how they split, what an example is and where its label comes from. The paper's
 # five tasks are instances, and a profile can define its own (``task_definitions``), in the formats users have.
 
-FORMATS = ("conllu", "jsonl", "csv", "streusle", "trec")
-TARGETS = ("word", "pair", "sentence")
-
-
 @dataclass(frozen=True)
 class TaskSpec:
     """One task. `files`: {"train": f, "test": f}, or {"all": f} with `split` ({"train_sentences": n}: the first n
@@ -411,7 +397,7 @@ PAPER_TASKS = {
     "trec": TaskSpec("trec", "trec", (("train", "trec/train_5500.label"), ("test", "trec/TREC_10.label")),
                      "sentence", "fine", kind="semantic", mirrored=True),
 }
-assert tuple(PAPER_TASKS) == TASKS and {t: PAPER_TASKS[t].target for t in TASKS} == TARGET_KIND
+TARGET_KIND = {t: spec.target for t, spec in PAPER_TASKS.items()}    # what one example of each paper task is
 _DEFINED: dict[str, TaskSpec] = {}
 
 

@@ -275,17 +275,9 @@ def _fit_ahead(X, y, rate, cache: str | None = None) -> None:
     # every large fit made here was stored under a key that the sequential read never asks for, and made twice.
     # `cache`: the caller's cache folder. joblib keeps its worker processes for the next call, with the environment
     # they started with: a worker started under another CLOSERLOOK_CACHE_DIR would write where nobody reads.
-    before = os.environ.get("CLOSERLOOK_CACHE_DIR")
-    if cache is not None:
-        os.environ["CLOSERLOOK_CACHE_DIR"] = cache
-    try:
+    from unittest import mock
+    with mock.patch.dict(os.environ, {} if cache is None else {"CLOSERLOOK_CACHE_DIR": cache}):
         cached("directprobe", "directprobe_v1", _fit_directprobe)(np.array(X), np.array(y), rate)
-    finally:
-        if cache is not None:
-            if before is None:
-                os.environ.pop("CLOSERLOOK_CACHE_DIR", None)
-            else:
-                os.environ["CLOSERLOOK_CACHE_DIR"] = before
 
 
 def fit_directprobes_ahead(params, label: str, fits) -> int:

@@ -27,7 +27,7 @@ SCHEMA = {
     "models": {str: str},
     "tasks": [str],
     # tasks of your own, by name (then listed in `tasks` like the paper's): their files, split, what an example
-    # is and where its label is (data.define_task checks each field; params/mine.template.yaml explains them)
+    # is and where its label is (data.define_task checks each field; params/template/mine.yaml explains them)
     "task_definitions": {str: dict},
     # models whose fine-tuning trajectory is analysed in §4.3-4.5 (the paper uses BERT-base)
     "dynamics_model": str,

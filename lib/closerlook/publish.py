@@ -10,22 +10,10 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CHAPTERS = {
-    "00_directprobe_primer": "DirectProbe primer (§2.2, Figure 1)",
-    "00_tasks_and_models": "The tasks and the models (§3, Tables 1 and 6)",
-    "01_divergence": "§4.1 Does fine-tuning always improve performance?",
-    "02_linearity": "§4.2 Linearity of representations",
-    "03_label_spacing": "§4.3 Spatial structure of labels",
-    "04_cross_task": "§4.4 Cross-task fine-tuning",
-    "05_layer_behavior": "§4.5 Layer behavior",
-    "06_reproduction": "Does the paper hold? The claims ledger",
-}
-SOLUTIONS = "_solutions"     # a chapter's exercises are solved in notebooks/solutions/<chapter>_solutions.py
-
-
-def title(name: str) -> str:
-    chapter = name.removesuffix(SOLUTIONS)
-    return ("Solutions: " if name != chapter else "") + CHAPTERS.get(chapter, chapter)
+# The chapters in reading order; a chapter's exercises are solved in notebooks/solutions/<chapter>_solutions.py.
+CHAPTERS = ("00_directprobe_primer", "00_tasks_and_models", "01_divergence", "02_linearity", "03_label_spacing",
+            "04_cross_task", "05_layer_behavior", "06_reproduction")
+SOLUTIONS = "_solutions"
 
 
 # Outputs that only say something to the person running the notebook: progress bars, library warnings.

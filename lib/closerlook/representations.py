@@ -11,6 +11,7 @@ Stage 2 of the pipeline: (model, task, split) -> array of shape (layers, example
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -117,7 +118,7 @@ class Architecture:
         if getattr(config, "is_encoder_decoder", False):
             raise ModelLoadError(f"model type {kind!r} is an encoder-decoder; closer-look studies encoders "
                                  "(BERT, RoBERTa, DistilBERT, ELECTRA, DeBERTa, ModernBERT, ...)")
-        if getattr(config, "is_decoder", False) or kind in _DECODER_ONLY():
+        if getattr(config, "is_decoder", False) or kind in _decoder_only_types():
             raise ModelLoadError(f"model type {kind!r} is a decoder-only language model; closer-look studies "
                                  "encoders (BERT, RoBERTa, DistilBERT, ELECTRA, DeBERTa, ModernBERT, ...)")
         try:
@@ -132,11 +133,12 @@ class Architecture:
         return {"add_pooling_layer": False} if self.has_pooler_option else {}
 
 
-def _DECODER_ONLY() -> set:
+@functools.lru_cache(maxsize=1)
+def _decoder_only_types() -> frozenset:
     """Model types that only a causal language model class covers (GPT-2, Llama, ...)."""
     from transformers.models.auto.modeling_auto import (MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
                                                         MODEL_FOR_MASKED_LM_MAPPING_NAMES)
-    return set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES) - set(MODEL_FOR_MASKED_LM_MAPPING_NAMES)
+    return frozenset(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES) - frozenset(MODEL_FOR_MASKED_LM_MAPPING_NAMES)
 
 
 def fit_tokenizer(tokenizer, name) -> None:
