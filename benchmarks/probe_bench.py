@@ -1,7 +1,8 @@
 """Time the MLP probe with the default profile's grid on POS and TREC (original model, last layer).
 
     python benchmarks/probe_bench.py [--params default] [--tasks pos trec] [--max-iter 1000]
-                                     [--backend sklearn torch] [--threads 2] [--paper-grid-epochs 3]
+                                     [--backend sklearn torch] [--precision float32 bfloat16] [--threads 2]
+                                     [--paper-grid-epochs 3]
 
 Each backend in turn (scikit-learn's MLPClassifier one fit at a time, the batched torch probe), same grid, same
 seeds. --paper-grid-epochs N also times N epochs of the paper's whole grid (16 sizes x 8 alphas) with the torch
@@ -25,6 +26,8 @@ ap.add_argument("--params", default="default")
 ap.add_argument("--tasks", nargs="+", default=["pos", "trec"])
 ap.add_argument("--max-iter", type=int, help="override the profile's max_iter (the paper: 1000)")
 ap.add_argument("--backend", nargs="+", default=["sklearn", "torch"], choices=["sklearn", "torch"])
+ap.add_argument("--precision", nargs="+", default=["float32"], choices=["float32", "bfloat16"],
+                help="the torch probe's matrix products (each in turn)")
 ap.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
 ap.add_argument("--paper-grid-epochs", type=int, default=0)
 args = ap.parse_args()
@@ -40,11 +43,12 @@ for task in args.tasks:
     tr, te = load_task(task, "train"), load_task(task, "test")
     X = represent(enc, tr, layers=[enc.n_layers], progress=False)[0]
     Xt = represent(enc, te, layers=[enc.n_layers], progress=False)[0]
-    for backend in args.backend:
+    for backend, precision in [(b, p) for b in args.backend for p in (args.precision if b == "torch" else ["float32"])]:
         t = time.perf_counter()
         r = probe_accuracy(X, tr.labels.astype(str), Xt, te.labels.astype(str), [tuple(h) for h in grid["hidden_sizes"]],
-                           grid["alphas"], grid["seeds"], grid["max_iter"], cache=False, backend=backend)
-        print(json.dumps({"task": task, "backend": backend, "shape": list(X.shape),
+                           grid["alphas"], grid["seeds"], grid["max_iter"], cache=False, backend=backend,
+                           precision=precision)
+        print(json.dumps({"task": task, "backend": backend, "precision": precision, "shape": list(X.shape),
                           "wall_s": round(time.perf_counter() - t, 1), "model": enc.name, "max_iter": grid["max_iter"],
                           "best_hidden": r["best_hidden"], "best_alpha": r["best_alpha"],
                           "acc": f"{100 * r['acc_mean']:.2f} +- {100 * r['acc_std']:.2f}",

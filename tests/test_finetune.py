@@ -213,3 +213,55 @@ def test_a_run_is_quiet_when_its_bar_is_off(encoder, capfd):
     finetune(encoder, train, test, FinetuneConfig(**dict(CFG, epochs=1, seed=11)), progress=False)
     out, err = capfd.readouterr()
     assert "Writing model shards" not in out + err and err.strip() == "", err[-500:]
+
+
+def test_the_fused_adamw_gives_the_loops_updates_and_is_another_cache_entry(encoder):
+    """The fused kernel (the default where torch has it) against the loop over parameters: from the same start with
+    the same gradients, ten steps agree to float tolerance; a whole run agrees to float16 snapshot tolerance. The
+    two are different entries, and a run made with the loop keeps the key it had before the choice existed."""
+    import torch
+    assert ft.fused_adamw("cpu")[0], ft.fused_adamw("cpu")[1]
+    gen = torch.Generator().manual_seed(0)
+    start = [torch.randn(64, 32, generator=gen), torch.randn(32, generator=gen)]
+    grads = [[torch.randn(p.shape, generator=gen) for p in start] for _ in range(10)]
+    final = {}
+    for fused in (False, True):
+        params = [torch.nn.Parameter(p.clone()) for p in start]
+        opt = torch.optim.AdamW(params, lr=3e-4, weight_decay=0.01, fused=fused)
+        for g in grads:
+            for p, gp in zip(params, g):
+                p.grad = gp
+            opt.step()
+        final[fused] = [p.detach() for p in params]
+    for a, b, s in zip(final[False], final[True], start):
+        assert (a - s).abs().max() > 1e-3                        # the steps moved the parameters ...
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)   # ... by the same amount
+
+    train, test = subset("pos", 32, 8)
+    loop_cfg = FinetuneConfig(**dict(CFG, epochs=1, snapshots=2, fused=False))
+    fused_cfg = FinetuneConfig(**dict(CFG, epochs=1, snapshots=2))
+    loop = finetune(encoder, train, test, loop_cfg, progress=False)
+    fused = finetune(encoder, train, test, fused_cfg, progress=False)
+    assert loop.folder != fused.folder
+    assert (loop.meta["optimizer"], fused.meta["optimizer"]) == ("adamw", "adamw-fused")
+    np.testing.assert_allclose(loop.snapshot(1).astype(np.float32), fused.snapshot(1).astype(np.float32),
+                               atol=2e-2, rtol=1e-2)
+    # The loop's key is the key of version 2 before the setting: the settings without "fused", no optimizer named.
+    import dataclasses
+    import hashlib
+    import json
+    from closerlook.representations import data_fingerprint
+    settings = {k: v for k, v in dataclasses.asdict(loop_cfg).items() if k != "fused"}
+    before = {"v": 2, "model": encoder.identity(), "task": train.task, "train": data_fingerprint(train),
+              "test": data_fingerprint(test), "config": settings, "pieces": ft.pieces_per_batch("cpu")}
+    assert loop.folder.name == f"pos-{hashlib.sha256(json.dumps(before).encode()).hexdigest()[:20]}"
+
+
+def test_a_torch_without_the_fused_kernel_falls_back_and_says_so(encoder, monkeypatch):
+    train, test = subset("pos", 16, 4)
+    monkeypatch.setattr(ft, "fused_adamw", lambda device_type: (False, "no fused AdamW here (test)"))
+    run = finetune(encoder, train, test, FinetuneConfig(**dict(CFG, epochs=1, snapshots=2, seed=5)), progress=False)
+    assert run.meta["optimizer"] == "adamw" and run.meta["optimizer_note"] == "no fused AdamW here (test)"
+    loop = finetune(encoder, train, test, FinetuneConfig(**dict(CFG, epochs=1, snapshots=2, seed=5, fused=False)),
+                    progress=False)
+    assert loop.folder == run.folder            # the same computation, the same entry

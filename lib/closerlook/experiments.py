@@ -137,7 +137,7 @@ def finetune_config(params, label: str, seed: int | None = None) -> FinetuneConf
     main = seed is None or seed == ft["seed"]
     return FinetuneConfig(lr=ft["lr"], warmup=ft["warmup"], batch_size=ft["batch_size"], epochs=epochs,
                           snapshots=ft["snapshots"] if main else 2, seed=ft["seed"] if main else seed,
-                          layers=dynamics_layers(params, enc))
+                          layers=dynamics_layers(params, enc), fused=ft.get("fused", True))
 
 
 def fine_tuning_seeds(params) -> list[int]:

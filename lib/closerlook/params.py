@@ -55,6 +55,8 @@ SCHEMA = {
         # fine-tuning seeds behind the intervals over seeds (seed `seed` is the main run; the others keep only
         # the first and the last snapshot, all that a before/after claim needs)
         "seeds": [int],
+        # AdamW's fused kernel where torch has it for the device (default true); false: the loop over parameters
+        "fused": bool,
     },
     "directprobe": {
         "rate": float,

@@ -183,7 +183,8 @@ class MLPProbe(ClassifierMixin, BaseEstimator):
     """Grid-searched two-layer MLP probe, retrained with several seeds.
 
     ``backend``: "sklearn" (MLPClassifier, one fit at a time, in parallel over cores) or "torch" (``batched_mlp``:
-    the whole grid at once, then every seed at once; on the GPU when there is one).
+    the whole grid at once, then every seed at once; on the GPU when there is one). ``precision`` (torch only):
+    "float32" or "bfloat16" matrix products (``batched_mlp``).
 
     Attributes after ``fit``: ``best_params_`` (hidden sizes, alpha), ``grid_scores_`` (held-out accuracy of every
     configuration), ``n_iter_`` (epochs each seed's probe ran), ``classes_``; with scikit-learn also
@@ -191,7 +192,8 @@ class MLPProbe(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, hidden_sizes=tuple(PAPER_HIDDEN_SIZES), alphas=tuple(PAPER_ALPHAS), seeds=tuple(PAPER_SEEDS),
-                 max_iter=1000, validation_fraction=0.1, n_jobs=-1, progress=False, backend="sklearn"):
+                 max_iter=1000, validation_fraction=0.1, n_jobs=-1, progress=False, backend="sklearn",
+                 precision="float32"):
         self.hidden_sizes = hidden_sizes
         self.alphas = alphas
         self.seeds = seeds
@@ -200,6 +202,7 @@ class MLPProbe(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.progress = progress
         self.backend = backend
+        self.precision = precision
 
     def _fit_many(self, X, y, configs, seeds):
         """One predict function per (hidden, alpha) config and seed, and their epochs."""
@@ -210,7 +213,8 @@ class MLPProbe(ClassifierMixin, BaseEstimator):
             for shape in dict.fromkeys(h for h, _ in configs):
                 group = [i for i, (h, _) in enumerate(configs) if h == shape]
                 predict, ran = batched_mlp(X, y, [shape] * len(group), [configs[i][1] for i in group],
-                                           [seeds[i] for i in group], self.max_iter, progress=self.progress)
+                                           [seeds[i] for i in group], self.max_iter, progress=self.progress,
+                                           precision=self.precision)
                 for m, i in enumerate(group):
                     predicts[i] = lambda Xq, m=m, predict=predict: predict(Xq)[m]
                     epochs[i] = int(ran[m])
@@ -225,6 +229,9 @@ class MLPProbe(ClassifierMixin, BaseEstimator):
         _check_grid(self.hidden_sizes, self.alphas, self.seeds, self.max_iter)
         if self.backend not in ("sklearn", "torch"):
             raise ValueError(f"backend must be 'sklearn' or 'torch', got {self.backend!r}")
+        if self.precision not in ("float32", "bfloat16") or self.precision != "float32" and self.backend != "torch":
+            raise ValueError(f"precision must be 'float32', or 'bfloat16' with the torch backend; got "
+                             f"{self.precision!r} with {self.backend!r}")
         self.classes_ = np.unique(y)
         self.n_features_in_ = X.shape[1]
         grid = list(itertools.product([tuple(h) for h in self.hidden_sizes], self.alphas))
@@ -273,17 +280,30 @@ def _probe_result(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, v
             "grid": {f"{h}|{a}": s for (h, a), s in probe.grid_scores_.items()}}
 
 
-def _probe_result_torch(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction):
-    probe = MLPProbe(hidden_sizes, alphas, seeds, max_iter, validation_fraction, progress=True, backend="torch").fit(X, y)
+def _torch_result(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction, precision):
+    probe = MLPProbe(hidden_sizes, alphas, seeds, max_iter, validation_fraction, progress=True, backend="torch",
+                     precision=precision).fit(X, y)
     accs = probe.seed_scores(X_test, y_test)
     return {"acc_mean": float(accs.mean()), "acc_std": float(accs.std()), "accs": accs.tolist(),
             "best_hidden": list(probe.best_params_["hidden_layer_sizes"]), "best_alpha": probe.best_params_["alpha"],
             "n_iter": [int(e) for e in probe.n_iter_],
-            "grid": {f"{h}|{a}": s for (h, a), s in probe.grid_scores_.items()}, "backend": "torch"}
+            "grid": {f"{h}|{a}": s for (h, a), s in probe.grid_scores_.items()}, "backend": "torch",
+            **({} if precision == "float32" else {"precision": precision})}
+
+
+# One function per precision: the cache keys a call by its arguments, defaults included, so the float32 entries
+# keep the key they had before there was a choice.
+def _probe_result_torch(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction):
+    return _torch_result(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction, "float32")
+
+
+def _probe_result_torch_bf16(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction):
+    return _torch_result(X, y, X_test, y_test, hidden_sizes, alphas, seeds, max_iter, validation_fraction, "bfloat16")
 
 
 def probe_accuracy(X, y, X_test, y_test, hidden_sizes=PAPER_HIDDEN_SIZES, alphas=PAPER_ALPHAS, seeds=PAPER_SEEDS,
-                   max_iter=1000, validation_fraction=0.1, n_jobs=-1, cache=True, backend="sklearn") -> dict:
+                   max_iter=1000, validation_fraction=0.1, n_jobs=-1, cache=True, backend="sklearn",
+                   precision="float32") -> dict:
     """Table 7's probe numbers for one representation: test accuracy mean and std over seeds, best sizes.
 
     Cached on disk (joblib) by the arrays' contents and every setting, so a re-run costs a hash.
@@ -298,10 +318,15 @@ def probe_accuracy(X, y, X_test, y_test, hidden_sizes=PAPER_HIDDEN_SIZES, alphas
     args = (X, y, X_test, y_test, [tuple(h) for h in hidden_sizes], list(alphas), list(seeds), max_iter,
             validation_fraction)
     if backend == "torch":
-        fit = _probe_result_torch if not cache else cached("probes", "probe_torch_v1", _probe_result_torch)
-        return fit(*args)
+        if precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be 'float32' or 'bfloat16', got {precision!r}")
+        func, name = ((_probe_result_torch, "probe_torch_v1") if precision == "float32" else
+                      (_probe_result_torch_bf16, "probe_torch_bf16_v1"))
+        return (cached("probes", name, func) if cache else func)(*args)
     if backend != "sklearn":
         raise ValueError(f"backend must be 'sklearn' or 'torch', got {backend!r}")
+    if precision != "float32":
+        raise ValueError(f"precision {precision!r} needs the torch backend (scikit-learn's MLP is float32/64 only)")
     if not cache:
         return _probe_result(*args, n_jobs)
     return cached("probes", "probe_v1", _probe_result, ignore=["n_jobs"])(*args, n_jobs)
