@@ -508,3 +508,23 @@ def test_an_interrupted_cell_says_one_line_and_stops_the_notebook():
     said = nb.cells[2].outputs
     assert len(said) == 1 and said[0]["output_type"] == "stream" and said[0]["text"].count("\n") == 1
     assert said[0]["text"].startswith("Interrupted.") and not nb.cells[3].outputs
+
+
+def test_provenance_records_the_cpus_bfloat16_instructions_and_the_optimizer(tmp_path, monkeypatch):
+    """bfloat16 products are fast only with AMX or AVX-512 BF16 (emulated, 35-100x slower than float32 on an
+    AVX2-only CPU): the run's record says which the CPU has, read off /proc/cpuinfo's flags."""
+    from pathlib import Path as RealPath
+    from closerlook import provenance
+    cpuinfo = tmp_path / "cpuinfo"
+    real_read = RealPath.read_text
+
+    def read(self, *a, **k):
+        return real_read(cpuinfo if str(self) == "/proc/cpuinfo" else self, *a, **k)
+    monkeypatch.setattr(RealPath, "read_text", read)
+    cpuinfo.write_text("model name\t: X\nflags\t\t: fpu avx2 fma avx512f avx512_bf16 amx_tile amx_bf16\n")
+    assert provenance.cpu_bfloat16() == ["amx_bf16", "avx512_bf16"]
+    cpuinfo.write_text("model name\t: X\nflags\t\t: fpu avx2 fma\n")
+    assert provenance.cpu_bfloat16() == []
+    record = provenance.collect()
+    assert record["cpu_bfloat16"] == "none" and isinstance(record["fused_adamw"], bool)
+    assert record["cpu_capability"] in ("DEFAULT", "AVX2", "AVX512", "NEON", "SVE256", "ZVECTOR", "VSX")
