@@ -107,9 +107,10 @@ def test_numbers_are_finite(tmp_path, value):
 
 def test_a_key_given_twice_is_an_error(tmp_path):
     path = tmp_path / "twice.yaml"
-    path.write_text((PARAMS_DIR / "smoke.yaml").read_text().replace("name: smoke", "name: twice")
-                    + "probe:\n  max_iter: 5\n")
-    with pytest.raises(ParamsError, match=r"key 'probe' appears twice \(lines 10 and 26\)"):
+    smoke = (PARAMS_DIR / "smoke.yaml").read_text()
+    first, second = smoke.splitlines().index("probe:") + 1, len(smoke.splitlines()) + 1
+    path.write_text(smoke.replace("name: smoke", "name: twice") + "probe:\n  max_iter: 5\n")
+    with pytest.raises(ParamsError, match=rf"key 'probe' appears twice \(lines {first} and {second}\)"):
         load_params(path)
 
 
