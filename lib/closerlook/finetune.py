@@ -146,13 +146,9 @@ def _targets_vectors(encoder: Encoder, data: TaskData, batch, rows, tally: dict 
     return torch.cat([heads, dependents], -1)
 
 
+@functools.lru_cache(maxsize=None)
 def fused_adamw(device_type: str) -> tuple[bool, str]:
     """Whether the installed torch has AdamW's fused kernel for this device, and why not if it has none."""
-    return _fused_adamw(device_type)
-
-
-@functools.lru_cache(maxsize=None)
-def _fused_adamw(device_type: str) -> tuple[bool, str]:
     import torch
     try:
         w = torch.zeros(2, device=device_type, requires_grad=True)
@@ -264,9 +260,10 @@ def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: Finetune
                 "final_loss": snapshot_losses[-1], "head_test_accuracy": accuracy,
                 "test_labels_unseen_in_train": unseen, "wall_s": time.perf_counter() - started,
                 "timing": state.timing, "pieces": pieces, "device": str(state.work.device),
-                "optimizer": optimizer_name(config, state.work.device.type),
-                **({"optimizer_note": fused_adamw(state.work.device.type)[1]}
-                   if config.fused and not fused_adamw(state.work.device.type)[0] else {})}
+                "optimizer": optimizer_name(config, state.work.device.type)}
+        fused, why_not = fused_adamw(state.work.device.type)
+        if config.fused and not fused:
+            meta["optimizer_note"] = why_not
         _save(state, meta, tmp, final)
     return FinetuneRun(final)
 

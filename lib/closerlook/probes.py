@@ -317,16 +317,15 @@ def probe_accuracy(X, y, X_test, y_test, hidden_sizes=PAPER_HIDDEN_SIZES, alphas
     _check_grid(hidden_sizes, alphas, seeds, max_iter)
     args = (X, y, X_test, y_test, [tuple(h) for h in hidden_sizes], list(alphas), list(seeds), max_iter,
             validation_fraction)
+    if precision not in ("float32", "bfloat16") or precision != "float32" and backend != "torch":
+        raise ValueError(f"precision must be 'float32', or 'bfloat16' with the torch backend; got {precision!r} "
+                         f"with {backend!r}")
     if backend == "torch":
-        if precision not in ("float32", "bfloat16"):
-            raise ValueError(f"precision must be 'float32' or 'bfloat16', got {precision!r}")
         func, name = ((_probe_result_torch, "probe_torch_v1") if precision == "float32" else
                       (_probe_result_torch_bf16, "probe_torch_bf16_v1"))
         return (cached("probes", name, func) if cache else func)(*args)
     if backend != "sklearn":
         raise ValueError(f"backend must be 'sklearn' or 'torch', got {backend!r}")
-    if precision != "float32":
-        raise ValueError(f"precision {precision!r} needs the torch backend (scikit-learn's MLP is float32/64 only)")
     if not cache:
         return _probe_result(*args, n_jobs)
     return cached("probes", "probe_v1", _probe_result, ignore=["n_jobs"])(*args, n_jobs)
