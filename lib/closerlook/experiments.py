@@ -23,7 +23,7 @@ from .finetune import FinetuneConfig, FinetuneRun, finetune
 from .geometry import probe_similarity
 from .probes import probe_accuracy
 from .progress import quiet_interrupts
-from .representations import Encoder, represent
+from .representations import Encoder, compute_precision, represent
 
 quiet_interrupts()      # in a notebook, Ctrl-C in a long cell is one line (closerlook.progress)
 
@@ -75,12 +75,22 @@ _encoders: dict[tuple, Encoder] = {}
 
 
 def encoder(params, label: str) -> Encoder:
-    key = (label, params["models"][label])
+    setting = (params.get("compute") or {}).get("bfloat16", "never")
+    key = (label, params["models"][label], setting)
     if key not in _encoders:
         enc = Encoder.load(params["models"][label])
         enc.name = label
+        enc.precision = compute_precision(setting, enc.device)
         _encoders[key] = enc
     return _encoders[key]
+
+
+def probe_precision(params) -> str:
+    """The torch probe's precision under the profile's ``compute.bfloat16`` (scikit-learn's probe: float32)."""
+    if params["probe"].get("backend", "sklearn") != "torch":
+        return "float32"
+    from .representations import default_device
+    return compute_precision((params.get("compute") or {}).get("bfloat16", "never"), default_device())
 
 
 def task_data(params, task: str) -> tuple[TaskData, TaskData]:
@@ -402,7 +412,7 @@ def mlp_probe(params, X, y, Xt, yt) -> dict:
     with stage("probes"), workers():   # scikit-learn's grid and seeds go to the cluster when one is named
         return probe_accuracy(X, np.asarray(y).astype(str), Xt, np.asarray(yt).astype(str),
                               [tuple(h) for h in p["hidden_sizes"]], p["alphas"], p["seeds"], p["max_iter"],
-                              backend=p.get("backend", "sklearn"))
+                              backend=p.get("backend", "sklearn"), precision=probe_precision(params))
 
 
 def table7_rows(params, label: str, task: str, reading: Reading | None = None) -> list[dict]:

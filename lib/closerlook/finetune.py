@@ -111,6 +111,8 @@ class FinetuneRun:
             check_in_manifest(self.folder, name)
         try:
             enc = Encoder.load(self.model_dir, device=device)
+            # Read in the precision it was trained in (a run from before there was a choice: float32).
+            enc.precision = self.meta.get("precision", "float32")
         except ModelLoadError as e:
             raise CorruptCacheEntry(self.folder, f"its final weights do not load ({e})") from None
         enc.name = f"{self.meta['model']['name']}+ft-{self.meta['task']}"
@@ -260,7 +262,7 @@ def finetune(encoder: Encoder, train: TaskData, test: TaskData, config: Finetune
                 "final_loss": snapshot_losses[-1], "head_test_accuracy": accuracy,
                 "test_labels_unseen_in_train": unseen, "wall_s": time.perf_counter() - started,
                 "timing": state.timing, "pieces": pieces, "device": str(state.work.device),
-                "optimizer": optimizer_name(config, state.work.device.type)}
+                "precision": state.work.precision, "optimizer": optimizer_name(config, state.work.device.type)}
         fused, why_not = fused_adamw(state.work.device.type)
         if config.fused and not fused:
             meta["optimizer_note"] = why_not
@@ -296,7 +298,8 @@ def _setup(encoder: Encoder, train: TaskData, config: FinetuneConfig) -> _State:
     label_set = train.label_set
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    work = Encoder(encoder.name, encoder.tokenizer, copy.deepcopy(encoder.model), str(encoder.device))
+    work = Encoder(encoder.name, encoder.tokenizer, copy.deepcopy(encoder.model), str(encoder.device),
+                   encoder.precision)
     width = work.hidden_size * (2 if train.kind == "pair" else 1)
     head = torch.nn.Linear(width, len(label_set)).to(work.device)
     optimizer = torch.optim.AdamW(list(work.model.parameters()) + list(head.parameters()), lr=config.lr,
@@ -321,7 +324,7 @@ def _train(state: _State, train: TaskData, test: TaskData, config: FinetuneConfi
 
     work, y_train = state.work, np.array([state.label_index[l] for l in train.labels])
     snapshot_steps = sorted(set(np.linspace(0, state.total, config.snapshots).round().astype(int).tolist()))
-    use_bf16 = work.device.type == "cuda"
+    use_bf16 = work.device.type == "cuda" or work.precision == "bfloat16"
     pieces = pieces_per_batch(work.device.type)
     losses: list = []
     # Where the time goes (kept in the run's meta.json, read by benchmarks/finetune_bench.py): updates vs snapshots,

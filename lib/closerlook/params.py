@@ -65,6 +65,12 @@ SCHEMA = {
         # worker processes for independent DirectProbe fits (snapshots x layers); -1 = every core, 1 = none
         "n_jobs": int,
     },
+    "compute": {
+        # "never" (the default): every forward pass and probe in float32. "auto": bfloat16 autocast for the
+        # fine-tuning, the extraction and the torch probe on a CPU with bfloat16 units (AMX or AVX-512 BF16), and
+        # float32 on any other CPU (representations.compute_precision). Runs in either precision are cached apart.
+        "bfloat16": str,
+    },
     "analysis": {
         # which reading of the geometry the chapters' tables, figures and claims use: "exact" (ours, the
         # default) or "authors" (the conventions of the authors' analysis code, closerlook.conventions). The
@@ -158,6 +164,9 @@ def _ranges(params: dict, path: str) -> None:
         bad("probe.max_iter", probe["max_iter"], "at least 1")
     if probe.get("backend", "sklearn") not in ("sklearn", "torch"):
         bad("probe.backend", probe["backend"], "'sklearn' (the reference) or 'torch' (the batched probe)")
+    if (params.get("compute") or {}).get("bfloat16", "never") not in ("never", "auto"):
+        bad("compute.bfloat16", params["compute"]["bfloat16"],
+            "'never' (float32 throughout) or 'auto' (bfloat16 on a CPU with bfloat16 units)")
     ft = params["finetune"]
     if ft.get("lr", 1) <= 0:
         bad("finetune.lr", ft["lr"], "a learning rate above 0, e.g. 3e-4")
@@ -279,6 +288,8 @@ def load_params(path: str | Path = "default") -> dict:
     params["data"] = params.get("data") or {}
     params["analysis"] = params.get("analysis") or {}
     params["analysis"].setdefault("conventions", "exact")
+    params["compute"] = params.get("compute") or {}
+    params["compute"].setdefault("bfloat16", "never")
     params["data"].setdefault("max_train_sentences", {})
     params["data"].setdefault("max_test_sentences", {})
     if "default" not in params["finetune"].get("epochs", {}):

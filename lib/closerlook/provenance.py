@@ -105,9 +105,19 @@ def collect(profile_path: Path | None = None) -> dict:
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),     # the vector instructions torch uses
         "cpu_bfloat16": ",".join(cpu_bfloat16()) or "none",
         "fused_adamw": finetune.fused_adamw("cuda" if torch.cuda.is_available() else "cpu")[0],
+        # What the profile's compute.bfloat16 gives here: the fine-tuning, extraction and torch probe's precision.
+        "precision": _precision(profile_path),
         "platform": platform.platform(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def _precision(profile_path) -> str | None:
+    from .params import load_params
+    from .representations import compute_precision, default_device
+    if not profile_path:
+        return None
+    return compute_precision(load_params(profile_path)["compute"]["bfloat16"], default_device())
 
 
 def finish(record: dict) -> dict:

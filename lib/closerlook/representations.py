@@ -56,6 +56,28 @@ def check_device(device: str) -> str:
     return device
 
 
+PRECISIONS = ("float32", "bfloat16")
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
+
+
+def compute_precision(setting: str, device) -> str:
+    """The precision a profile's ``compute.bfloat16`` setting gives on a device. "never": float32. "auto": bfloat16
+    on a CPU that has bfloat16 units (AMX or AVX-512 BF16, provenance.cpu_bfloat16): there its matrix products are
+    3x float32's (0.38 against 0.11 TFLOPS on the 2-core AVX-512 AMD EPYC here); float32 on any other CPU, where
+    torch emulates bfloat16 at 35-100x the cost. A GPU keeps its own half-precision passes either way."""
+    from .provenance import cpu_bfloat16
+    if setting not in ("never", "auto"):
+        raise ValueError(f"compute.bfloat16 must be 'never' or 'auto', got {setting!r}")
+    if setting == "auto" and str(device).split(":")[0] == "cpu" and cpu_bfloat16():
+        return "bfloat16"
+    return "float32"
+
+
 def resolve_model(name: str | os.PathLike) -> str:
     """Hub id or local folder for a model name: the embedded default, a paper alias, a path or a Hub id."""
     name = str(name)
@@ -181,9 +203,12 @@ def fit_tokenizer(tokenizer, name) -> None:
 class Encoder:
     """A tokenizer and a BERT-architecture encoder, with an identity for caches."""
 
-    def __init__(self, name: str, tokenizer, model, device: str | None = None):
+    def __init__(self, name: str, tokenizer, model, device: str | None = None, precision: str = "float32"):
         import inspect
         self.name = name
+        # "bfloat16": the forward passes of a CPU run under bfloat16 autocast (fine-tuning too), for CPUs with
+        # bfloat16 units (compute_precision); a GPU's passes run in half precision either way.
+        self.precision = check_precision(precision)
         self.tokenizer = tokenizer
         self.model = model.to(check_device(device or default_device())).eval()
         self.architecture = Architecture.of(model.config)
@@ -276,7 +301,10 @@ class Encoder:
     def identity(self) -> dict:
         """What a cache entry depends on: the weights and the vocabulary, not the name the model was loaded by
         (``default`` and ``all-MiniLM-L6-v2`` share every cache)."""
-        return {"fingerprint": self.fingerprint, "vocab": self.vocab_fingerprint}
+        # The precision is named only when it is not float32: every entry made before there was a choice keeps
+        # its key, and a bfloat16 one is never read as a float32 one.
+        return {"fingerprint": self.fingerprint, "vocab": self.vocab_fingerprint,
+                **({} if self.precision == "float32" else {"precision": self.precision})}
 
     @property
     def vocab_fingerprint(self) -> str:
@@ -345,9 +373,12 @@ class Encoder:
         order = sorted(needed.tolist(), key=lambda s: len(data.sentences[s]))
         layer_index = torch.tensor(layers)
         # inference_mode: no autograd bookkeeping at all (no_grad still tracks tensor versions). On a GPU the forward
-        # pass runs in float16, the precision the fine-tuning snapshots are stored in anyway.
+        # pass runs in float16, the precision the fine-tuning snapshots are stored in anyway; on a CPU in bfloat16
+        # where the encoder's precision says so.
         gpu = self.device.type == "cuda"
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.float16, enabled=gpu):
+        half = torch.float16 if gpu else torch.bfloat16
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=half,
+                                                    enabled=gpu or self.precision == "bfloat16"):
             for start in tqdm(range(0, len(order), batch_size), desc=f"{self.name} {data.task}/{data.split}",
                               disable=not progress, unit="batch"):
                 batch = order[start:start + batch_size]
