@@ -49,7 +49,8 @@ if "--force" in usage:
     runs.append(("up to date", []))
 try:
     for name, extra in runs:
-        cmd = [sys.executable, "run_all.py", "--params", args.params, "--out", str(scratch / "results" / args.params),
+        cmd = [sys.executable, "run_all.py", "--params", args.params, "--out",
+               str(scratch / "results" / Path(args.params).stem),     # a profile's file names it
                "--figures", str(scratch / "figures"), *extra]
         # GNU time: the peak resident memory of the largest process of the run (run_all, a kernel or a worker).
         t = time.perf_counter()
