@@ -265,3 +265,23 @@ def test_a_torch_without_the_fused_kernel_falls_back_and_says_so(encoder, monkey
     loop = finetune(encoder, train, test, FinetuneConfig(**dict(CFG, epochs=1, snapshots=2, seed=5, fused=False)),
                     progress=False)
     assert loop.folder == run.folder            # the same computation, the same entry
+
+
+def test_a_snapshot_read_again_comes_from_memory_until_its_file_changes(encoder):
+    """The last snapshots read are kept in memory (a chapter reads each once per layer), read-only; a file that
+    changed since (a run trained again into the same folder, or a file broken on disk) is read from disk again."""
+    import os
+    from closerlook.cachekeys import CorruptCacheEntry
+    train, test = subset("trec", 16, 4)
+    run = finetune(encoder, train, test, FinetuneConfig(**dict(CFG, epochs=1, snapshots=2)), progress=False)
+    first = run.snapshot(1)
+    assert run.snapshot(1) is first and not first.flags.writeable
+    path = run.folder / "snapshots" / "001.npz"
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    again = run.snapshot(1)
+    assert again is not first
+    np.testing.assert_array_equal(again, first)
+    path.write_bytes(b"broken")
+    with pytest.raises(CorruptCacheEntry):
+        run.snapshot(1)

@@ -84,3 +84,15 @@ def test_the_profile_setting_reaches_the_encoder_and_the_torch_probe(monkeypatch
     assert ex.encoder(params, label).precision == "bfloat16"
     params["compute"]["bfloat16"] = "never"
     assert ex.encoder(params, label).precision == "float32"      # another encoder, not the cached bfloat16 one
+
+
+def test_a_bfloat16_run_is_the_same_run_twice(encoders):
+    """Determinism holds in bfloat16 too: the same seed, the same snapshots and head, bit for bit."""
+    _, b16 = encoders
+    train, test = load_task("trec", "train").subset(24), load_task("trec", "test").subset(6)
+    cfg = FinetuneConfig(lr=3e-3, batch_size=8, epochs=1, snapshots=2, seed=3)
+    first = finetune(b16, train, test, cfg, cache=False, progress=False)
+    snapshot, accuracy = first.snapshot(1).copy(), first.head_test_accuracy
+    again = finetune(b16, train, test, cfg, cache=False, progress=False)
+    np.testing.assert_array_equal(snapshot, again.snapshot(1))
+    assert again.head_test_accuracy == accuracy

@@ -139,3 +139,12 @@ def test_loading_is_quiet_unless_weights_are_missing(tmp_path, capfd):
     (short / "config.json").write_text(json.dumps(config))
     with pytest.warns(UserWarning, match=r"weight\(s\) not loaded .* initialised at random \(encoder\.layer\.2"):
         Encoder.load(short)
+
+
+def test_the_vocabulary_fingerprint_is_computed_once_and_follows_an_added_token(tiny_bert):
+    from closerlook.representations import Encoder
+    enc = Encoder.load(tiny_bert, device="cpu")
+    first = enc.vocab_fingerprint
+    assert enc.vocab_fingerprint == first == Encoder.load(tiny_bert, device="cpu").vocab_fingerprint
+    enc.tokenizer.add_tokens(["qqzzxyy"])
+    assert enc.vocab_fingerprint != first

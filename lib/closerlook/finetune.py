@@ -62,6 +62,38 @@ class FinetuneConfig:
                 raise ValueError(f"fine-tuning setting {name} = {getattr(self, name)}: {allowed}")
 
 
+class _SnapshotMemory:
+    """The snapshots read last, up to `limit` bytes. A chapter reads one snapshot once per stored layer, reading
+    and checking the whole file each time (a tenth of a forced chapter 05 went there). Each
+    file is keyed by its path, time and size, so a run trained again into the same folder is never read from here."""
+
+    def __init__(self, limit: int = 512 * 2**20):
+        from collections import OrderedDict
+        self.limit, self.used, self.kept = limit, 0, OrderedDict()
+
+    def get(self, key):
+        if key in self.kept:
+            self.kept.move_to_end(key)
+            return self.kept[key]
+        return None
+
+    def put(self, key, array: np.ndarray) -> None:
+        if array.nbytes > self.limit:
+            return
+        self.kept[key] = array
+        self.used += array.nbytes
+        while self.used > self.limit:
+            _, old = self.kept.popitem(last=False)
+            self.used -= old.nbytes
+
+    def clear(self) -> None:
+        self.kept.clear()
+        self.used = 0
+
+
+_snapshots = _SnapshotMemory()
+
+
 class FinetuneRun:
     """A finished fine-tuning run on disk: snapshots, losses, head accuracy, final weights."""
 
@@ -93,14 +125,26 @@ class FinetuneRun:
         return self.meta["head_test_accuracy"]
 
     def snapshot(self, i: int, split: str = "train") -> np.ndarray:
-        """Representations at snapshot i (0 = original model): (len(layers), examples, width), float16."""
+        """Representations at snapshot i (0 = original model): (len(layers), examples, width), float16, read-only
+        (the last few read are kept in memory: _SnapshotMemory)."""
         name = f"snapshots/{i:03d}.npz"
+        try:
+            # The file's time and size name what was read: a run trained again into the same folder is read anew.
+            stat = (self.folder / name).stat()
+        except OSError as e:
+            raise CorruptCacheEntry(self.folder, f"{name} does not load ({type(e).__name__}: {e})") from None
+        key = (str(self.folder), name, split, stat.st_mtime_ns, stat.st_size)
+        if (kept := _snapshots.get(key)) is not None:
+            return kept
         check_in_manifest(self.folder, name)
         try:
             with np.load(self.folder / name) as z:
-                return z[split]
+                array = z[split]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise CorruptCacheEntry(self.folder, f"{name} does not load ({type(e).__name__}: {e})") from None
+        array.flags.writeable = False
+        _snapshots.put(key, array)
+        return array
 
     @property
     def model_dir(self) -> Path:

@@ -308,8 +308,14 @@ class Encoder:
 
     @property
     def vocab_fingerprint(self) -> str:
-        vocab = sorted(self.tokenizer.get_vocab().items())
-        return hashlib.sha256(json.dumps(vocab).encode()).hexdigest()[:16]
+        # Hashing 30,000 entries takes a second, and every cache lookup names the model: computed once per
+        # tokenizer and vocabulary size (a token added later makes it anew).
+        seen = (id(self.tokenizer), len(self.tokenizer))
+        if getattr(self, "_vocab_seen", None) != seen:
+            vocab = sorted(self.tokenizer.get_vocab().items())
+            self._vocab_fingerprint = hashlib.sha256(json.dumps(vocab).encode()).hexdigest()[:16]
+            self._vocab_seen = seen
+        return self._vocab_fingerprint
 
     # ------------------------------------------------------------------------------------------
 
