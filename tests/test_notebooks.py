@@ -118,11 +118,12 @@ def test_default_profile_key_numbers(tmp_path):
 
 def golden_record(profile: str) -> Path:
     """tests/golden/<profile>/<CPU kind>.json (provenance.cpu_kind: the model and the vector instructions torch
-    uses). The numbers are the same run to run on one kind, but not across kinds: the BLAS kernels that the vector units choose round differently, and a probe's training amplifies that
-    (the smoke run on an AMD EPYC with AVX2 moved 96 of 1268 numbers from the record made on an Intel Xeon with
-    AVX-512, all of them probe accuracies, the claims built on them and five minimum-distance changes at 2e-5;
-    the same code gave the same numbers twice on each; an AVX-512 EPYC moved 39 from the AVX2 EPYC's record). A CPU kind without a record is a failure that says how to
-    make one, never a pass."""
+    uses). The numbers are the same run to run on one kind, but not across kinds: the BLAS kernels that the vector
+    units choose round differently, and a probe's training amplifies that (the smoke run on an AMD EPYC with AVX2
+    moved 96 of 1268 numbers from the record made on an Intel Xeon with AVX-512, all of them probe accuracies, the
+    claims built on them and five minimum-distance changes at 2e-5; an AVX-512 EPYC moved 39 from the AVX2 EPYC's
+    record; the same code gave the same numbers twice on each). A CPU kind without a record is a failure that says
+    how to make one, never a pass."""
     from closerlook.provenance import cpu_kind
     path = REPO / "tests" / "golden" / profile / f"{cpu_kind()}.json"
     if not path.exists():
