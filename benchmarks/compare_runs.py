@@ -66,16 +66,12 @@ for k in sorted(set(a) & set(b)):
     if k.endswith("/acc") and k[:-4] + "/std" in a and number(a[k]) and number(b[k]):
         spread = max(a[k[:-4] + "/std"], b[k[:-4] + "/std"], 1e-9)
         ratios.append(("accuracy / seed std", abs(b[k] - a[k]) / spread, k, a[k], b[k]))
-    for value, low, high in (("/after", "/low", "/high"), ("/final similarity", "/low", "/high")):
-        if k.endswith(value):
-            base = k[: -len(value)]
-            if base + low in a and base + high in a and value == "/final similarity":
-                half = max((a[base + high] - a[base + low]) / 2, 1e-9)
-                ratios.append(("layer similarity / half interval", abs(b[k] - a[k]) / half, k, a[k], b[k]))
-    if k.endswith("/drop") and k[:-5] + "/low" in a:
-        base = k[:-5]
-        half = max((a[base + "/high"] - a[base + "/low"]) / 2, 1e-9)
-        ratios.append(("similarity drop / half interval", abs(b[k] - a[k]) / half, k, a[k], b[k]))
+    for suffix, kind in (("/final similarity", "layer similarity / half interval"),
+                         ("/drop", "similarity drop / half interval")):
+        base = k[:-len(suffix)]
+        if k.endswith(suffix) and base + "/low" in a and base + "/high" in a:
+            half = max((a[base + "/high"] - a[base + "/low"]) / 2, 1e-9)
+            ratios.append((kind, abs(b[k] - a[k]) / half, k, a[k], b[k]))
 by_kind = defaultdict(list)
 for kind, r, k, x, y in ratios:
     by_kind[kind].append((r, k, x, y))

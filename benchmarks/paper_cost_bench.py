@@ -70,9 +70,9 @@ tokenizer = Encoder.load("default").tokenizer
 work = {}
 for task in paper["tasks"]:
     train, test = load_task(task, "train"), load_task(task, "test")
-    words = sum(len(s) for s in train.sentences) + sum(len(s) for s in test.sentences)
+    train_words = sum(len(s) for s in train.sentences)
     work[task] = {"train_sentences": len(train.sentences), "train_rows": len(train), "test_rows": len(test),
-                  "words": words}
+                  "train_words": train_words, "words": train_words + sum(len(s) for s in test.sentences)}
 pos_train = load_task("pos", "train")
 sample_train, sample_test = pos_train.subset(32 * (args.updates + 1)), load_task("pos", "test").subset(64)
 tokens_per_word = np.mean([len(tokenizer(s, is_split_into_words=True)["input_ids"]) / max(len(s), 1)
@@ -125,10 +125,8 @@ for name, (layers, width) in SIZES.items():
         # the grid and one for the seeds, each ceil(rows / 200) steps an epoch.
         gpu_probe_s += (2 * (len(PAPER_HIDDEN_SIZES) + 1) * int(np.ceil(w["train_rows"] / 200))
                         * args.probe_epochs_run * args.gpu_probe_step_ms / 1000)
-        tokens = w["words"] * tokens_per_word
-        train_tokens = sum(len(s) for s in load_task(task, "train").sentences) * tokens_per_word
-        flops_train += 6 * n_params * train_tokens * epochs
-        flops_forward += 2 * n_params * tokens * snapshots
+        flops_train += 6 * n_params * w["train_words"] * tokens_per_word * epochs
+        flops_forward += 2 * n_params * w["words"] * tokens_per_word * snapshots
     cpu_hours[name] = {k: round(v / 3600, 2) for k, v in seconds.items()}
     gpu_s = max((flops_train + flops_forward) / (args.gpu_tflops * 1e12), steps * args.gpu_floor_ms / 1000)
     gpu_hours[name] = {"fine-tuning and extraction": round(gpu_s / 3600, 3), "probes": round(gpu_probe_s / 3600, 3)}

@@ -48,6 +48,9 @@ def test_bfloat16_representations_are_close_to_float32_and_cached_apart(encoders
     f32, b16 = encoders
     assert "precision" not in f32.identity()                     # float32 keys are the keys from before the choice
     assert b16.identity() == {**f32.identity(), "precision": "bfloat16"}
+    with pytest.raises(ValueError, match="precision must be one of"):
+        f32.precision = "float16"                                # set after loading, still checked
+    assert f32.precision == "float32"
     data = load_task("pos", "test").subset(20)
     a = represent(f32, data, layers=[0, f32.n_layers], progress=False)
     b = represent(b16, data, layers=[0, f32.n_layers], progress=False)

@@ -23,7 +23,7 @@ from .finetune import FinetuneConfig, FinetuneRun, finetune
 from .geometry import probe_similarity
 from .probes import probe_accuracy
 from .progress import quiet_interrupts
-from .representations import Encoder, compute_precision, represent
+from .representations import Encoder, compute_precision, default_device, represent
 
 quiet_interrupts()      # in a notebook, Ctrl-C in a long cell is one line (closerlook.progress)
 
@@ -74,8 +74,13 @@ def workers(n_jobs: int = -1):
 _encoders: dict[tuple, Encoder] = {}
 
 
+def bfloat16_setting(params) -> str:
+    """The profile's ``compute.bfloat16`` ("never" where a hand-made profile leaves it out)."""
+    return (params.get("compute") or {}).get("bfloat16", "never")
+
+
 def encoder(params, label: str) -> Encoder:
-    setting = (params.get("compute") or {}).get("bfloat16", "never")
+    setting = bfloat16_setting(params)
     key = (label, params["models"][label], setting)
     if key not in _encoders:
         enc = Encoder.load(params["models"][label])
@@ -89,8 +94,7 @@ def probe_precision(params) -> str:
     """The torch probe's precision under the profile's ``compute.bfloat16`` (scikit-learn's probe: float32)."""
     if params["probe"].get("backend", "sklearn") != "torch":
         return "float32"
-    from .representations import default_device
-    return compute_precision((params.get("compute") or {}).get("bfloat16", "never"), default_device())
+    return compute_precision(bfloat16_setting(params), default_device())
 
 
 def task_data(params, task: str) -> tuple[TaskData, TaskData]:

@@ -86,10 +86,6 @@ class _SnapshotMemory:
             _, old = self.kept.popitem(last=False)
             self.used -= old.nbytes
 
-    def clear(self) -> None:
-        self.kept.clear()
-        self.used = 0
-
 
 _snapshots = _SnapshotMemory()
 

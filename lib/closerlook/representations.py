@@ -206,9 +206,7 @@ class Encoder:
     def __init__(self, name: str, tokenizer, model, device: str | None = None, precision: str = "float32"):
         import inspect
         self.name = name
-        # "bfloat16": the forward passes of a CPU run under bfloat16 autocast (fine-tuning too), for CPUs with
-        # bfloat16 units (compute_precision); a GPU's passes run in half precision either way.
-        self.precision = check_precision(precision)
+        self.precision = precision
         self.tokenizer = tokenizer
         self.model = model.to(check_device(device or default_device())).eval()
         self.architecture = Architecture.of(model.config)
@@ -216,6 +214,7 @@ class Encoder:
         # token_type_ids, which a tokenizer may still give).
         self._inputs = set(inspect.signature(model.forward).parameters)
         self._fingerprint = None
+        self._vocab_seen = self._vocab_fingerprint = None
 
     @classmethod
     def load(cls, name: str | os.PathLike = DEFAULT_MODEL, device: str | None = None) -> "Encoder":
@@ -307,11 +306,21 @@ class Encoder:
                 **({} if self.precision == "float32" else {"precision": self.precision})}
 
     @property
+    def precision(self) -> str:
+        """"bfloat16": the forward passes of a CPU run under bfloat16 autocast (fine-tuning too), for CPUs with
+        bfloat16 units (compute_precision); a GPU's passes run in half precision either way."""
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        self._precision = check_precision(value)
+
+    @property
     def vocab_fingerprint(self) -> str:
         # Hashing 30,000 entries takes a second, and every cache lookup names the model: computed once per
         # tokenizer and vocabulary size (a token added later makes it anew).
         seen = (id(self.tokenizer), len(self.tokenizer))
-        if getattr(self, "_vocab_seen", None) != seen:
+        if self._vocab_seen != seen:
             vocab = sorted(self.tokenizer.get_vocab().items())
             self._vocab_fingerprint = hashlib.sha256(json.dumps(vocab).encode()).hexdigest()[:16]
             self._vocab_seen = seen
