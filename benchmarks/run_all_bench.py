@@ -61,20 +61,22 @@ try:
         if proc.returncode != 0:
             print(proc.stdout[-3000:], proc.stderr[-3000:])
             raise SystemExit(f"{name} run failed ({proc.returncode})")
-        notebooks, stages = {}, defaultdict(float)
+        notebooks, stages, outside = {}, defaultdict(float), {}
         for line in proc.stdout.splitlines():
             m = re.match(r"(\d\d_\w+)\s+(ok|up to date)\s+([\d.]+)s\s+\d+ / +\d+ / +\d+\s*(.*)", line)
             if m:
-                notebooks[m.group(1)] = float(m.group(3))
+                notebooks[m.group(1)] = outside[m.group(1)] = float(m.group(3))
                 for part in filter(None, (p.strip() for p in m.group(4).split(","))):
                     stage, secs = part.rsplit(" ", 1)
                     stages[stage] += float(secs)
+                    outside[m.group(1)] -= float(secs)
         inside = sum(stages.values())
         print(f"\n{name}: {wall:.1f} s wall, peak memory {peak_kb / 2**20:.2f} GB (its largest process); "
               f"notebooks {sum(notebooks.values()):.1f} s")
         print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
               + f"; outside the stages (kernels, imports, tables, figures) {sum(notebooks.values()) - inside:.1f} s")
         print("  notebooks: " + ", ".join(f"{k} {v:.1f}" for k, v in notebooks.items()))
+        print("  outside the stages, per notebook: " + ", ".join(f"{k} {v:.1f}" for k, v in outside.items()))
 finally:
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cachekeys import CorruptCacheEntry, check_in_manifest, manifest_files, set_aside, write_manifest
+from .cachekeys import CorruptCacheEntry, check_in_manifest, freeze, manifest_files, set_aside, write_manifest
 from .data import TaskData, cache_dir, load_task
 from .representations import Encoder, ModelLoadError, data_fingerprint
 
@@ -138,7 +138,7 @@ class FinetuneRun:
                 array = z[split]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise CorruptCacheEntry(self.folder, f"{name} does not load ({type(e).__name__}: {e})") from None
-        array.flags.writeable = False
+        freeze(array)
         _snapshots.put(key, array)
         return array
 
