@@ -276,11 +276,14 @@ def test_a_snapshot_read_again_comes_from_memory_until_its_file_changes(encoder)
     run = finetune(encoder, train, test, FinetuneConfig(**dict(CFG, epochs=1, snapshots=2)), progress=False)
     first = run.snapshot(1)
     assert run.snapshot(1) is first and not first.flags.writeable
+    layer = run.snapshot_layer(1, "train", 1)
+    assert run.snapshot_layer(1, "train", 1) is layer and not layer.flags.writeable and layer.dtype == np.float32
+    np.testing.assert_array_equal(layer, first[1].astype(np.float32))
     path = run.folder / "snapshots" / "001.npz"
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     again = run.snapshot(1)
-    assert again is not first
+    assert again is not first and run.snapshot_layer(1, "train", 1) is not layer
     np.testing.assert_array_equal(again, first)
     path.write_bytes(b"broken")
     with pytest.raises(CorruptCacheEntry):

@@ -192,6 +192,13 @@ def test_the_cache_layer_imports_nothing_that_imports_it():
 
 # --- naming a cached call by its arguments' identity (cachekeys._entries) -------------------------------------
 
+def _read_only(a):
+    """A read-only array that owns its memory."""
+    a = np.array(a)
+    a.flags.writeable = False
+    return a
+
+
 def _counting_hash(monkeypatch):
     import joblib
     calls = []
@@ -208,7 +215,7 @@ def test_a_read_only_array_names_its_entry_once_and_a_writeable_one_every_time(t
     monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path))
     calls = _counting_hash(monkeypatch)
     call = cachekeys.cached("test", "sum_v1", lambda X, rate: float(X.sum() * rate))
-    X = cachekeys.freeze(np.arange(12.0).reshape(3, 4))
+    X = _read_only(np.arange(12.0).reshape(3, 4))
     assert call(X, 0.5) == call(X, 0.5) == 33.0
     assert len(calls) == 1                        # the second call named the entry by identity
     assert call(X, 0.25) == 16.5 and len(calls) == 2   # another value is another entry
@@ -227,23 +234,19 @@ def test_an_equal_array_made_anew_reads_the_same_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path))
     ran = []
     call = cachekeys.cached("test", "sum_v2", lambda X: ran.append(1) or float(X.sum()))
-    a = cachekeys.freeze(np.ones((2, 2)))
+    a = _read_only(np.ones((2, 2)))
     call(a)
     del a                                          # its id may be reused: the name by identity goes with it
-    b = cachekeys.freeze(np.full((2, 2), 2.0))
+    b = _read_only(np.full((2, 2), 2.0))
     assert call(b) == 8.0 and len(ran) == 2
-    assert call(cachekeys.freeze(np.ones((2, 2)))) == 4.0 and len(ran) == 2   # found by its hash
+    assert call(_read_only(np.ones((2, 2)))) == 4.0 and len(ran) == 2   # found by its hash
 
 
-def test_frozen_is_one_read_only_copy_per_source_and_leaves_writeable_input_alone():
-    source = cachekeys.freeze(np.arange(6, dtype=np.float16).reshape(2, 3))
-    first = cachekeys.frozen(source, np.float32, 1)
-    assert first is cachekeys.frozen(source, np.float32, 1) and not first.flags.writeable
-    np.testing.assert_array_equal(first, [3.0, 4.0, 5.0])
-    assert first.dtype == np.float32
-    labels = np.array(["a", 1], dtype=object)
-    labels.flags.writeable = False
-    assert cachekeys.frozen(labels, str).tolist() == ["a", "1"]
-    w = np.arange(3, dtype=np.float32)
-    assert cachekeys.frozen(w, np.float32) is w    # no copy, as np.asarray
-    assert cachekeys.frozen(w, np.float64).flags.writeable
+def test_frozen_str_is_one_read_only_copy_per_label_array_and_leaves_writeable_labels_alone():
+    labels = _read_only(np.array(["a", 1], dtype=object))
+    first = cachekeys.frozen_str(labels)
+    assert first is cachekeys.frozen_str(labels) and not first.flags.writeable
+    assert first.tolist() == ["a", "1"] and first.dtype.kind == "U"
+    writeable = np.array(["a", "b"], dtype=object)
+    out = cachekeys.frozen_str(writeable)
+    assert out.flags.writeable and out is not cachekeys.frozen_str(writeable)

@@ -204,29 +204,15 @@ _entries: dict[tuple, tuple[list, Path]] = {}
 
 
 def _unchangeable(a) -> bool:
-    """A read-only array whose memory belongs to a read-only array or to a bytes object (np.load of an .npz reads
-    into one), not a read-only view of something writeable."""
+    """A read-only array whose memory belongs to a read-only array (not a read-only view of something writeable)."""
     import numpy as np
-    if not isinstance(a, np.ndarray):
-        return False
     while isinstance(a, np.ndarray):
         if a.flags.writeable:
             return False
         if a.base is None:
             return bool(a.flags.owndata)
         a = a.base
-    return isinstance(a, bytes)
-
-
-def freeze(a):
-    """``a`` made read-only, with every array its memory comes from (np.load hands out views of a writeable
-    array), so that it counts as unchangeable here."""
-    import numpy as np
-    x = a
-    while isinstance(x, np.ndarray):
-        x.flags.writeable = False
-        x = x.base
-    return a
+    return False
 
 
 def _plain(v) -> bool:
@@ -253,32 +239,25 @@ def _identity(named: dict):
     return tuple(tokens), arrays
 
 
-_frozen: dict[tuple, tuple] = {}   # (id of a read-only array, dtype, index) -> (weakref to it, its converted copy)
+_as_str: dict[int, tuple] = {}   # id of a read-only label array -> (weakref to it, its labels as str)
 
 
-def frozen(a, dtype, index=None):
-    """``np.asarray(a)[index]`` as ``dtype``, read-only, and for the same read-only array the same object on every
-    call (kept as long as ``a`` lives), so that CachedCall names a call on it by identity. Anything else is converted
-    as ``np.asarray`` would (no copy where ``a`` already has the dtype)."""
+def frozen_str(y):
+    """Labels as a str array (``np.asarray(y).astype(str)``). For a read-only array (a task's labels), one read-only
+    copy kept as long as ``y`` lives, so that the cached calls on it are named by identity (see _entries)."""
     import numpy as np
-    dtype = np.dtype(dtype)
-    same = (lambda x: x.dtype.kind == "U") if dtype.kind == "U" else (lambda x: x.dtype == dtype)
-    if not _unchangeable(a):
-        a = np.asarray(a) if index is None else np.asarray(a)[index]
-        return a if same(a) else a.astype(dtype)
-    if index is None and same(a):
-        return a
-    key = (id(a), dtype.str, index)
-    hit = _frozen.get(key)
-    if hit is not None and hit[0]() is a:
+    if not _unchangeable(y):
+        return np.asarray(y).astype(str)
+    hit = _as_str.get(id(y))
+    if hit is not None and hit[0]() is y:
         return hit[1]
-    out = (a if index is None else a[index]).astype(dtype)
+    out = y.astype(str)
     out.flags.writeable = False
 
-    def forget(ref, key=key):
-        if _frozen.get(key, (None,))[0] is ref:
-            del _frozen[key]
-    _frozen[key] = (weakref.ref(a, forget), out)
+    def forget(ref, key=id(y)):
+        if _as_str.get(key, (None,))[0] is ref:
+            del _as_str[key]
+    _as_str[id(y)] = (weakref.ref(y, forget), out)
     return out
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import conventions
-from .cachekeys import CorruptCacheEntry, cached, frozen, set_aside
+from .cachekeys import CorruptCacheEntry, cached, frozen_str, set_aside
 from .conventions import Reading
 from .data import TaskData, cache_dir, define_task, load_task
 from .directprobe import DirectProbe
@@ -206,9 +206,7 @@ def snapshot(params, label: str, task: str, i: int = -1, layer="last", split: st
     figures comes from here (the run's own float16 snapshots), so a number that appears twice is the same."""
     run = finetuned_run(params, label, task, seed)
     k = run.layers.index(layer_index(encoder(params, label), layer))
-    # Read-only, and the same array for as long as the run's snapshot stays in memory (cachekeys.frozen): the
-    # chapters' many calls on it are then named without hashing it again.
-    return _read_run(params, run, lambda r: frozen(r.snapshot(i % len(r.steps), split), np.float32, k))
+    return _read_run(params, run, lambda r: r.snapshot_layer(i % len(r.steps), split, k))
 
 
 def finetuned(params, label: str, task: str, layer="last", seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -274,7 +272,7 @@ def directprobe(params, X, y) -> DirectProbe:
 def _directprobe_call(params, X, y):
     """The cached DirectProbe fit and its arguments. Built in one place, so that a fit made ahead in a worker
     (``fit_directprobes_ahead``) and the one read afterwards are the same cache entry."""
-    X, y = frozen(X, np.float32), frozen(y, str)
+    X, y = np.asarray(X, np.float32), frozen_str(y)
     return cached("directprobe", "directprobe_v1", _fit_directprobe), (X, y, params["directprobe"]["rate"])
 
 
