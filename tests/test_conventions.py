@@ -63,3 +63,33 @@ def test_readings_are_named_and_switched_one_at_a_time():
         Reading.named("mine")
     with pytest.raises(ValueError, match="no convention 'zeros'"):
         AUTHORS.without("zeros")
+
+
+def _pair_distances_by_loop(labels, sizes, D, reading):
+    """The definition, pair by pair: the kept clusters of each label, the min (or mean) over their block."""
+    import itertools
+    keep = [i for i, s in enumerate(sizes) if s >= 6 or not reading.drop_small_clusters]
+    by_label = {}
+    for i in keep:
+        by_label.setdefault(labels[i], []).append(i)
+    out = {}
+    for a, b in itertools.combinations(sorted(by_label), 2):
+        block = [D[i][j] for i in by_label[a] for j in by_label[b]]
+        out[(a, b)] = float(np.mean(block) if reading.mean_over_cluster_pairs else min(block))
+    return out
+
+
+@pytest.mark.parametrize("clusters_per_label", [1, 2])
+def test_label_pair_distances_are_the_definition_in_every_reading(clusters_per_label):
+    """The one-cluster-per-label path reads the matrix at once; it must give what the pair-by-pair definition
+    gives, keys, order and values, in every reading, with small clusters among them and labels in any order."""
+    from closerlook.conventions import CONVENTIONS
+    rng = np.random.default_rng(clusters_per_label)
+    names = [f"L{i}" for i in rng.permutation(12)]
+    labels = [l for l in names for _ in range(clusters_per_label)]
+    sizes = rng.integers(1, 20, len(labels)).tolist()
+    D = rng.random((len(labels), len(labels)))    # not symmetric: a pair read the wrong way round shows
+    for reading in [Reading.exact(), AUTHORS] + [AUTHORS.without(c) for c in CONVENTIONS]:
+        got = label_pair_distances(labels, sizes, D, reading)
+        want = _pair_distances_by_loop(labels, sizes, D, reading)
+        assert list(got) == list(want) and got == want, reading.name
