@@ -3,7 +3,7 @@ closed forms and the definition."""
 import numpy as np
 import pytest
 
-from closerlook.geometry import linear_cka, permutation_null
+from closerlook.geometry import linear_cka, linear_cka_to, permutation_null
 
 
 def cka_from_gram_matrices(X, Y):
@@ -27,6 +27,24 @@ def test_cka_in_feature_space_is_the_definition():
     X = rng.normal(size=(60, 8))
     Y = X @ rng.normal(size=(8, 5)) + rng.normal(size=(60, 5))
     assert linear_cka(X, Y) == pytest.approx(cka_from_gram_matrices(X, Y), rel=1e-10)
+
+
+@pytest.mark.parametrize("debiased", [True, False])
+def test_cka_to_one_reference_is_the_definition_for_each(debiased):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 8))
+    Ys = [X @ rng.normal(size=(8, 5)) + k * rng.normal(size=(60, 5)) for k in (0.1, 1.0, 10.0)]
+    many = linear_cka_to(X, iter(Ys), debiased)            # any iterable, read once
+    assert len(many) == 3 and len(set(many)) == 3
+    if debiased:
+        assert many == pytest.approx([cka_from_gram_matrices(X, Y) for Y in Ys], rel=1e-10)
+    else:   # tr(KL) / sqrt(tr(KK) tr(LL)) of the centred Gram matrices
+        grams = [(A - A.mean(0)) @ (A - A.mean(0)).T for A in [X] + Ys]
+        K = grams[0]
+        assert many == pytest.approx([np.trace(K @ L) / np.sqrt(np.trace(K @ K) * np.trace(L @ L))
+                                      for L in grams[1:]], rel=1e-10)
+    with pytest.raises(ValueError, match="same rows"):
+        linear_cka_to(X, [Ys[0][:50]], debiased)
 
 
 def test_cka_of_an_orthogonal_transform_is_one_and_of_independent_noise_near_zero():

@@ -1122,7 +1122,8 @@ def chance_of(u, v) -> dict:
     from .geometry import permutation_null
     if u is None or len(u) < 3 or np.ptp(u) == 0 or np.ptp(v) == 0:
         return {"r": float("nan"), "p_value": float("nan"), "null_95": float("nan")}
-    null = permutation_null(u, v)
+    # Cached: 10,000 permutations of DEP's 1,035 label pairs take about a second, and every re-run asks again.
+    null = cached("geometry", "permutation_null_v1", permutation_null)(np.asarray(u, float), np.asarray(v, float))
     return {"r": null["r"], "p_value": null["p_value"], "null_95": null["null_95"]}
 
 
@@ -1179,14 +1180,14 @@ def layer_cka(params, label: str, layers) -> tuple[dict, list[dict]]:
     """Figure 4's second measure: debiased linear CKA between each stored layer at every snapshot and the same
     layer of the original model, on the training examples ({(task, layer): (steps, values)}), for every task (CKA
     needs no linear space), and the last snapshot's value per task and layer."""
-    from .geometry import linear_cka
+    from .geometry import linear_cka_to
     curves, final = {}, []
     for task in params["tasks"]:
         run = finetuned_run(params, label, task)
         for layer in layers:
             start = snapshot(params, label, task, 0, layer, "train")
-            values = [linear_cka(start, snapshot(params, label, task, i, layer, "train"))
-                      for i in range(len(run.steps))]
+            values = linear_cka_to(start, (snapshot(params, label, task, i, layer, "train")
+                                           for i in range(len(run.steps))))
             curves[(task, layer)] = (run.steps, values)
             final.append({"task": task, "layer": layer, "final CKA": values[-1]})
     return curves, final

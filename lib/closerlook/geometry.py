@@ -86,6 +86,26 @@ def permutation_null(u, v, n_perm: int = 10_000, seed: int = 0) -> dict:
             "calibrated": float((r - mean) / (1 - mean))}
 
 
+def _centred_rows(X, name) -> np.ndarray:
+    X = np.asarray(X, np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d representation (rows x features), got shape {X.shape}")
+    return X - X.mean(0)
+
+
+def _hsic(A, B, debiased: bool) -> float:
+    """HSIC of two centred representations of the same rows: ||A^T B||^2 (biased, up to a constant), or the
+    unbiased estimator of Song et al. (2012) computed in feature space (see ``linear_cka``)."""
+    if not debiased:
+        return float(np.linalg.norm(A.T @ B) ** 2)
+    n = len(A)
+    a2, b2 = (A * A).sum(1), (B * B).sum(1)
+    trace = np.linalg.norm(A.T @ B) ** 2 - a2 @ b2
+    sum_a, sum_b = (A.sum(0) @ A.sum(0)) - a2.sum(), (B.sum(0) @ B.sum(0)) - b2.sum()
+    row_a, row_b = A @ A.sum(0) - a2, B @ B.sum(0) - b2
+    return (trace + sum_a * sum_b / ((n - 1) * (n - 2)) - 2 / (n - 2) * (row_a @ row_b)) / (n * (n - 3))
+
+
 def linear_cka(X, Y, debiased: bool = True) -> float:
     """Linear CKA between two representations of the same rows (Kornblith et al., 2019), debiased by default
     (the unbiased HSIC estimator of Song et al., 2012, as in Davari et al., 2023: without it, CKA of unrelated
@@ -94,25 +114,24 @@ def linear_cka(X, Y, debiased: bool = True) -> float:
     Computed in feature space, never forming the n x n Gram matrices: with K = X X^T and L = Y Y^T (columns
     centred) and K~, L~ the same with their diagonals set to 0, tr(K~ L~) = ||X^T Y||^2 - sum_i |x_i|^2 |y_i|^2,
     1^T K~ 1 = |sum_i x_i|^2 - sum_i |x_i|^2 and 1^T K~ L~ 1 = sum_i (x_i . s_x - |x_i|^2)(y_i . s_y - |y_i|^2)."""
-    X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
-    if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y):
-        raise ValueError(f"CKA compares two representations of the same rows, got shapes {X.shape} and {Y.shape}")
+    return linear_cka_to(X, [Y], debiased)[0]
+
+
+def linear_cka_to(X, Ys, debiased: bool = True) -> list[float]:
+    """``linear_cka(X, Y)`` for every Y of ``Ys``, X centred and its own HSIC computed once (Figure 4 compares
+    one original layer with each of its snapshots); the same numbers as one call per Y."""
+    X = _centred_rows(X, "X")
     n = len(X)
     if n < 4:
         raise ValueError(f"CKA needs at least 4 rows, got {n}")
-    X, Y = X - X.mean(0), Y - Y.mean(0)
-    if not debiased:
-        xy, xx, yy = (np.linalg.norm(A.T @ B) ** 2 for A, B in ((X, Y), (X, X), (Y, Y)))
-        return float(xy / np.sqrt(xx * yy))
-
-    def hsic(A, B):
-        a2, b2 = (A * A).sum(1), (B * B).sum(1)
-        trace = np.linalg.norm(A.T @ B) ** 2 - a2 @ b2
-        sum_a, sum_b = (A.sum(0) @ A.sum(0)) - a2.sum(), (B.sum(0) @ B.sum(0)) - b2.sum()
-        row_a, row_b = A @ A.sum(0) - a2, B @ B.sum(0) - b2
-        return (trace + sum_a * sum_b / ((n - 1) * (n - 2)) - 2 / (n - 2) * (row_a @ row_b)) / (n * (n - 3))
-
-    xx, yy = hsic(X, X), hsic(Y, Y)
-    if xx <= 0 or yy <= 0:
-        raise ValueError("CKA is not defined for a representation without variance")
-    return float(hsic(X, Y) / np.sqrt(xx * yy))
+    xx = _hsic(X, X, debiased)
+    values = []
+    for Y in Ys:
+        Y = _centred_rows(Y, "Y")
+        if len(Y) != n:
+            raise ValueError(f"CKA compares two representations of the same rows, got shapes {X.shape} and {Y.shape}")
+        yy = _hsic(Y, Y, debiased)
+        if xx <= 0 or yy <= 0:
+            raise ValueError("CKA is not defined for a representation without variance")
+        values.append(float(_hsic(X, Y, debiased) / np.sqrt(xx * yy)))
+    return values

@@ -7,12 +7,23 @@ import numpy as np
 
 
 def save_figure(fig, name: str, folder) -> list[Path]:
+    """Save a figure as PNG (120 dpi) and PDF under ``folder``; returns both paths.
+
+    The PDF costs as much again as the PNG, and a forced re-run draws mostly the same figures: where the PNG's bytes
+    are what is on disk, the PDF beside it is kept. The PDF is written before the PNG, so a run stopped between the
+    two leaves an old PNG that no longer matches, and the next run writes both. A change smaller than a pixel at
+    120 dpi keeps the PDF of before."""
+    import io
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{name}.png", folder / f"{name}.pdf"]
-    fig.savefig(paths[0], dpi=120, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None})   # the same figure, the same bytes
-    return paths
+    png, pdf = folder / f"{name}.png", folder / f"{name}.pdf"
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    pixels = buffer.getvalue()
+    if not (pdf.exists() and png.exists() and png.read_bytes() == pixels):
+        fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})   # the same figure, the same bytes
+        png.write_bytes(pixels)
+    return [png, pdf]
 
 
 def show_figure(fig, name: str, folder) -> None:
