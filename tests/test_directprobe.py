@@ -273,3 +273,19 @@ def test_twins_kept_as_the_authors_code_keeps_them():
     kept = _clusters_with_twins(X, y, 0.05)
     # a's points surround the twins' point, so a must split around it: more than the two twin singletons
     assert kept["twins"] == 2 and not kept["linear"] and kept["clusters"] >= 4, kept
+
+
+def test_the_rate_sets_the_search_step_not_the_clusters():
+    # Over 1,000 merge states the search back for the first invalid state steps by rate x history; that state is
+    # unique (merging only grows hulls), so every rate ends at the same clusters (the authors' reading's 0.05
+    # shares the profile's fit on that ground: experiments.at_rate).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1100, 3))
+    y = np.where(np.linalg.norm(X[:, :2], axis=1) < 1.0, "in", np.where(X[:, 2] > 0, "up", "down"))
+    fits = [DirectProbe(rate=rate).fit(X, y) for rate in (0.01, 0.05, 0.3)]
+    assert not fits[0].is_linear_ and fits[0].n_clusters_ > 3
+    assert len({f.history_["states_checked"] for f in fits}) > 1      # the searches differed ...
+    for f in fits[1:]:                                                  # ... the clusters did not
+        assert f.n_clusters_ == fits[0].n_clusters_
+        np.testing.assert_array_equal(f.labels_, fits[0].labels_)
+        np.testing.assert_array_equal(f.cluster_distances_, fits[0].cluster_distances_)
