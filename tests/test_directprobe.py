@@ -288,4 +288,6 @@ def test_the_rate_sets_the_search_step_not_the_clusters():
     for f in fits[1:]:                                                  # ... the clusters did not
         assert f.n_clusters_ == fits[0].n_clusters_
         np.testing.assert_array_equal(f.labels_, fits[0].labels_)
-        np.testing.assert_array_equal(f.cluster_distances_, fits[0].cluster_distances_)
+        # Hull distances are certified to the solver's tolerance, not to the last bit.
+        np.testing.assert_allclose(f.cluster_distances_, fits[0].cluster_distances_, rtol=hulls.DISTANCE_RTOL,
+                                   atol=hulls.DISTANCE_ATOL)
