@@ -50,3 +50,64 @@ def test_the_chance_of_a_similarity_is_computed_once_and_read_back(monkeypatch):
     assert first == {k: real(u, v)[k] for k in ("r", "p_value", "null_95")} and len(calls) == 1
     assert ex.chance_of(u.copy(), v.copy()) == first and len(calls) == 1     # the same values, the same entry
     assert ex.chance_of(u, v[::-1].copy()) != first and len(calls) == 2     # other values are computed
+
+
+def test_two_measures_agree_only_where_both_say_the_higher_layer_moved_more():
+    cka = [{"task": t, "layer": l, "final CKA": v} for t, l, v in
+           (("a", 2, 0.99), ("a", 6, 0.7), ("b", 2, 0.99), ("b", 6, 0.7), ("c", 2, 0.9), ("c", 6, 0.95))]
+    pearson = [{"task": t, "layer": l, "final similarity": v} for t, l, v in
+               (("a", 2, 0.9), ("a", 6, 0.6), ("b", 2, 0.6), ("b", 6, 0.9), ("c", 6, 0.5))]
+    rows = {r["task"]: r for r in ex.measures_agree(pearson, cka)}
+    assert rows["a"]["agree"] is True and rows["a"]["layers"] == "2 vs 6"
+    assert rows["b"]["agree"] is False and rows["b"]["CKA: higher moves more"] is True
+    assert rows["c"]["agree"] is None and rows["c"]["CKA: higher moves more"] is False   # layer 2 not measured
+
+
+def test_the_smoke_run_records_the_baselines_consistently(smoke):
+    """Chapter 01's baselines and chance levels and chapter 05's CKA, as the smoke run recorded them: three rows per
+    task, the selectivity is the difference it is said to be, the original is its own reference, p-values are
+    p-values, and the fine-tuned rows are Table 7's."""
+    _, results, out = smoke
+    numbers = results["01_divergence"]["numbers"]
+    table7 = {(r["task"], r["rep"]): r for r in numbers["table7"]}
+    baselines = numbers["baselines"]
+    tasks = list(dict.fromkeys(r["task"] for r in baselines))
+    assert len(tasks) == 5 and len(baselines) == 15
+    for r in baselines:
+        assert r["selectivity"] == pytest.approx(r["acc"] - r["control acc"], abs=1e-9)
+        assert 0 <= r["control acc"] <= 100
+        if r["rep"] in ("original", "fine-tuned"):
+            t7 = table7[r["task"], r["rep"]]
+            assert r["acc"] == pytest.approx(t7["acc"]) and r["clusters"] == t7["clusters"]
+            if t7["similarity"] == t7["similarity"]:
+                assert r["similarity"] == pytest.approx(t7["similarity"])
+        if r["rep"] == "original" and r["linear"]:
+            assert r["similarity to original"] == pytest.approx(1.0)
+        if r["similarity p"] == r["similarity p"]:
+            assert 1 / 10_001 - 1e-12 <= r["similarity p"] <= 1
+    for c in numbers["similarity_chance"]:
+        assert 0 < c["p before"] <= 1 and 0 < c["p after"] <= 1
+    cka = results["05_layer_behavior"]["numbers"]["layer_cka"]
+    assert {r["task"] for r in cka} == set(tasks)      # CKA needs no linear space: every task is measured
+    assert all(-0.5 < r["final CKA"] <= 1 + 1e-9 for r in cka)
+    table = beyond_table({"smoke": out / "results" / "smoke" / "numbers"})
+    assert list(table.task) == tasks and table["CKA and Pearson agree"].notna().any()
+    agreeing = int(table["CKA and Pearson agree"].dropna().sum())
+    assert f"in {agreeing} of {table['CKA and Pearson agree'].notna().sum()} task(s)" in beyond_findings(table)[0]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_linearity_without_clustering_is_directprobes(seed):
+    """``labels_linear`` answers whether DirectProbe finds one cluster per label, without its clustering: the
+    same answer on spaces that are linear, not linear, and linear but for a label pair."""
+    from closerlook.directprobe import DirectProbe
+    rng = np.random.default_rng(seed)
+    n, labels = 60, 3
+    y = np.repeat(np.array(["a", "b", "c"]), n // labels)
+    spread = [0.3, 1.0, 3.0, 0.3, 1.0, 3.0][seed]
+    X = rng.normal(size=(n, 4)) * spread + 4 * np.eye(4)[:labels][np.repeat(np.arange(labels), n // labels)]
+    if seed >= 3:
+        X[y == "c"] = X[y == "b"] + 0.1 * rng.normal(size=(n // labels, 4))     # c sits on b
+    expected = DirectProbe().fit(X, y).is_linear_
+    assert ex.labels_linear({}, X, y) == expected
+    assert (seed in (0, 1)) <= expected and (seed >= 3) <= (not expected)
