@@ -247,3 +247,20 @@ def test_a_control_task_keeps_one_label_per_type(task):
     assert np.mean(c_train.labels == train.labels) < 0.5
     assert control_task(train, test, seed=0)[0].labels.tolist() == c_train.labels.tolist()
     assert control_task(train, test, seed=1)[0].labels.tolist() != c_train.labels.tolist()
+
+
+def test_a_subset_of_a_tasks_read_only_arrays_is_the_same_read_only_arrays_each_time():
+    """A profile that subsets its tasks (max_train_sentences) asks for the subset at every call: the same arrays,
+    read-only, so that the cached calls on its labels are named by identity, not hashed anew."""
+    from closerlook.data import TaskData
+    targets = np.array([[0, 0], [0, 1], [1, 0], [2, 0]])
+    labels = np.array(["a", "b", "a", "c"])
+    targets.flags.writeable = labels.flags.writeable = False
+    whole = TaskData("pos", "train", [["x", "y"], ["z"], ["w"]], targets, labels)
+    first, again = whole.subset(2), TaskData("pos", "train", whole.sentences, targets, labels).subset(2)
+    assert first.labels is again.labels and first.targets is again.targets
+    assert first.labels.tolist() == ["a", "b", "a"] and not first.labels.flags.writeable
+    assert whole.subset(1).labels.tolist() == ["a", "b"]
+    writeable = TaskData("pos", "train", whole.sentences, targets.copy(), labels.copy())
+    w1, w2 = writeable.subset(2), writeable.subset(2)
+    assert w1.labels is not w2.labels and w1.labels.flags.writeable     # a caller's own arrays stay its own

@@ -230,6 +230,22 @@ def test_a_read_only_array_names_its_entry_once_and_a_writeable_one_every_time(t
     assert call(view, 0.5) == 33.0 and len(calls) == 6
 
 
+def test_a_view_of_a_read_only_array_is_named_by_its_owner_and_place(tmp_path, monkeypatch):
+    """X[0] of a cached stack is a new view at each call: named by the stack it lies in and where, it is hashed
+    once; another row, dtype or shape of the same stack is another entry."""
+    monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path))
+    calls = _counting_hash(monkeypatch)
+    call = cachekeys.cached("test", "rows_v1", lambda X: X.tolist())
+    stack = _read_only(np.arange(24.0).reshape(2, 3, 4))
+    assert call(stack[0]) == call(stack[0]) == stack[0].tolist()
+    assert len(calls) == 1
+    assert call(stack[1]) == stack[1].tolist() and len(calls) == 2                  # another place in the stack
+    assert call(stack[0, :2]) == stack[0, :2].tolist() and len(calls) == 3          # another shape
+    assert call(stack[0].T) == stack[0].T.tolist() and len(calls) == 4             # another order
+    assert call(stack[0].view(np.int64)) == stack[0].view(np.int64).tolist() and len(calls) == 5   # another dtype
+    assert call(stack[1]) == stack[1].tolist() and len(calls) == 5
+
+
 def test_an_equal_array_made_anew_reads_the_same_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("CLOSERLOOK_CACHE_DIR", str(tmp_path))
     ran = []

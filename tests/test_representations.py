@@ -76,6 +76,27 @@ def test_second_call_hits_the_cache(encoder, monkeypatch):
     np.testing.assert_array_equal(represent(encoder, d, layers=[2], progress=False), first[[2]])
 
 
+def test_a_cached_read_is_one_read_only_array_until_its_file_changes(encoder):
+    """The cached calls on a representation are named by its identity (cachekeys._entries) only if a second read
+    hands out the same read-only array; a file written anew is read anew."""
+    import os
+    from closerlook.data import cache_dir
+    d = _data("pos", [SENT], [(0, 1), (0, 2)], ["A", "B"])
+    first = represent(encoder, d, layers=[1], progress=False)
+    again = represent(encoder, d, layers=[1], progress=False)
+    assert again is first and not first.flags.writeable and first.flags.owndata
+    with pytest.raises(ValueError, match="read-only"):
+        first[0, 0, 0] = 1.0
+    assert represent(encoder, d, layers=[2], progress=False) is not first   # another layer, another array
+    [path] = [p for p in (cache_dir() / "representations").glob("pos-test-*.npy")
+              if np.load(p, mmap_mode="r").shape[:2] == (1, 2) and np.allclose(np.load(p)[0], first[0])]
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))           # the file as if written again
+    moved = represent(encoder, d, layers=[1], progress=False)
+    assert moved is not first
+    np.testing.assert_array_equal(moved, first)
+
+
 def test_too_long_sentence_is_an_error_not_a_cut(encoder):
     long = ["word"] * 200  # the tiny model allows 128 positions
     with pytest.raises(ValueError, match=r"has 202 subword tokens, more than the model's limit of 128"):

@@ -186,6 +186,31 @@ def manifest_files(folder: Path, under: str = "") -> list[str]:
     return sorted(k for k in digests if k.startswith(under))
 
 
+class ArrayMemory:
+    """Arrays read from the cache's files, kept in memory up to `limit` bytes (the least recently used go first),
+    by a key that names the file's version (path, time, size) and what was taken from it. Kept read-only, so that
+    a cached call on one is named by its identity rather than by hashing its contents at every call (_entries)."""
+
+    def __init__(self, limit: int):
+        from collections import OrderedDict
+        self.limit, self.used, self.kept = limit, 0, OrderedDict()
+
+    def get(self, key):
+        if key in self.kept:
+            self.kept.move_to_end(key)
+            return self.kept[key]
+        return None
+
+    def put(self, key, array) -> None:
+        if array.nbytes > self.limit:
+            return
+        self.kept[key] = array
+        self.used += array.nbytes
+        while self.used > self.limit:
+            _, old = self.kept.popitem(last=False)
+            self.used -= old.nbytes
+
+
 # --- cached function results ---------------------------------------------------------------------------------------
 
 # Where each entry's results lived before it had its own name (same arguments, so the same entry names).
@@ -203,16 +228,22 @@ LEGACY = {"directprobe_v1": "closerlook/experiments/_fit_directprobe",
 _entries: dict[tuple, tuple[list, Path]] = {}
 
 
-def _unchangeable(a) -> bool:
-    """A read-only array whose memory belongs to a read-only array (not a read-only view of something writeable)."""
+def _owner(a):
+    """The read-only array that owns the memory of the read-only array ``a``, or None where ``a`` or an array
+    between them is writeable (a read-only view of something writeable can change)."""
     import numpy as np
     while isinstance(a, np.ndarray):
         if a.flags.writeable:
-            return False
+            return None
         if a.base is None:
-            return bool(a.flags.owndata)
+            return a if a.flags.owndata else None
         a = a.base
-    return False
+    return None
+
+
+def _unchangeable(a) -> bool:
+    """A read-only array whose memory belongs to a read-only array (not a read-only view of something writeable)."""
+    return _owner(a) is not None
 
 
 def _plain(v) -> bool:
@@ -228,10 +259,14 @@ def _identity(named: dict):
     for k in sorted(named):
         v = named[k]
         if isinstance(v, np.ndarray):
-            if not _unchangeable(v):
+            owner = _owner(v)
+            if owner is None:
                 return None
-            tokens.append((k, "array", id(v)))
-            arrays.append(v)
+            # A view is named by its owner and where in the owner's memory it lies (X[0] of a cached stack is a
+            # new view at each call, with the same numbers).
+            where = v.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+            tokens.append((k, "array", id(owner), type(v).__name__, where, v.shape, v.strides, v.dtype.str))
+            arrays.append(owner)
         elif _plain(v):
             tokens.append((k, "value", repr(v)))
         else:

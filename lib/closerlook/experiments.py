@@ -414,7 +414,7 @@ def directprobe_keeping_twins(params, X, y) -> dict:
 def mlp_probe(params, X, y, Xt, yt) -> dict:
     p = params["probe"]
     with stage("probes"), workers():   # scikit-learn's grid and seeds go to the cluster when one is named
-        return probe_accuracy(X, np.asarray(y).astype(str), Xt, np.asarray(yt).astype(str),
+        return probe_accuracy(X, frozen_str(y), Xt, frozen_str(yt),
                               [tuple(h) for h in p["hidden_sizes"]], p["alphas"], p["seeds"], p["max_iter"],
                               backend=p.get("backend", "sklearn"), precision=probe_precision(params))
 

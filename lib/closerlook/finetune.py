@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cachekeys import CorruptCacheEntry, check_in_manifest, manifest_files, set_aside, write_manifest
+from .cachekeys import ArrayMemory, CorruptCacheEntry, check_in_manifest, manifest_files, set_aside, write_manifest
 from .data import TaskData, cache_dir, load_task
 from .representations import Encoder, ModelLoadError, data_fingerprint
 
@@ -62,34 +62,12 @@ class FinetuneConfig:
                 raise ValueError(f"fine-tuning setting {name} = {getattr(self, name)}: {allowed}")
 
 
-class _SnapshotMemory:
-    """The snapshots read last, and the float32 layers taken from them, up to `limit` bytes. A chapter reads one
-    snapshot once per stored layer, reading and checking the whole file each time (a tenth of a forced chapter 05
-    went there). Each file is keyed by its path, time and size, so a run trained again into the same folder is never
-    read from here. 1.5 GB: at 512 MB the float32 layers pushed out the snapshots they come from (a forced default
-    run 109-111 s -> 116-117 s; at 1.5 GB 112 s)."""
-
-    def __init__(self, limit: int = 1536 * 2**20):
-        from collections import OrderedDict
-        self.limit, self.used, self.kept = limit, 0, OrderedDict()
-
-    def get(self, key):
-        if key in self.kept:
-            self.kept.move_to_end(key)
-            return self.kept[key]
-        return None
-
-    def put(self, key, array: np.ndarray) -> None:
-        if array.nbytes > self.limit:
-            return
-        self.kept[key] = array
-        self.used += array.nbytes
-        while self.used > self.limit:
-            _, old = self.kept.popitem(last=False)
-            self.used -= old.nbytes
-
-
-_snapshots = _SnapshotMemory()
+# The snapshots read last, and the float32 layers taken from them. A chapter reads one snapshot once per stored
+# layer, reading and checking the whole file each time (a tenth of a forced chapter 05 went there). Each file is
+# keyed by its path, time and size, so a run trained again into the same folder is never read from here. 1.5 GB: at
+# 512 MB the float32 layers pushed out the snapshots they come from (a forced default run 109-111 s -> 116-117 s;
+# at 1.5 GB 112 s).
+_snapshots = ArrayMemory(1536 * 2**20)
 
 
 class FinetuneRun:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cachekeys import CorruptCacheEntry, set_aside, verified, write_checksum
+from .cachekeys import ArrayMemory, CorruptCacheEntry, set_aside, verified, write_checksum
 from .data import TaskData, cache_dir
 
 # The paper's BERT family (Turc et al., 2019), Table 1.
@@ -466,9 +466,13 @@ def data_fingerprint(data: TaskData) -> str:
     return h.hexdigest()[:16]
 
 
+# The layers read last from the cached representations, as the read-only arrays handed out (see ArrayMemory).
+_read = ArrayMemory(512 * 2**20)
+
+
 def represent(encoder: Encoder, data: TaskData, layers=None, batch_size: int = 32, cache: bool = True,
               progress: bool = True) -> np.ndarray:
-    """``encoder.embed(data)``, cached on disk: (len(layers), n_examples, width) float32.
+    """``encoder.embed(data)``, cached on disk: (len(layers), n_examples, width) float32, read-only when cached.
 
     The cache holds what was asked for: all layers when `layers` is None, else those layers.
     """
@@ -498,13 +502,21 @@ def represent(encoder: Encoder, data: TaskData, layers=None, batch_size: int = 3
                     finally:
                         tmp.unlink(missing_ok=True)
         try:
-            if not verified(path):
+            stat = path.stat()
+            key_read = (str(path), stat.st_mtime_ns, stat.st_size, tuple(layers))
+            if not verified(path):     # checked once per process and version of the file (cachekeys)
                 raise CorruptCacheEntry(path, "fails its checksum")
+            if (kept := _read.get(key_read)) is not None:
+                return kept
             cached = np.load(path, mmap_mode="r")
             if cached.shape[:2] != (len(stored), len(data.targets)):
                 raise CorruptCacheEntry(path, f"holds shape {cached.shape}, not ({len(stored)}, {len(data.targets)}, "
                                               "width)")
-            return np.ascontiguousarray(cached[[stored.index(l) for l in layers]])
+            # A copy that owns its memory (of a memmap's rows, a view of a writeable array otherwise).
+            array = np.array(cached[[stored.index(l) for l in layers]])
+            array.flags.writeable = False
+            _read.put(key_read, array)
+            return array
         except FileNotFoundError:
             continue                  # another process set it aside meanwhile
         except CorruptCacheEntry as e:
