@@ -278,7 +278,7 @@ def test_twins_kept_as_the_authors_code_keeps_them():
 def test_the_rate_sets_the_search_step_not_the_clusters():
     # Over 1,000 merge states the search back for the first invalid state steps by rate x history; that state is
     # unique (merging only grows hulls), so every rate ends at the same clusters (the authors' reading's 0.05
-    # shares the profile's fit on that ground: experiments.at_rate).
+    # shares the profile's fit on that ground: experiments.directprobe).
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1100, 3))
     y = np.where(np.linalg.norm(X[:, :2], axis=1) < 1.0, "in", np.where(X[:, 2] > 0, "up", "down"))

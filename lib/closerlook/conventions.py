@@ -21,7 +21,7 @@ probes (no fine-tuning or extraction twice), and one convention switched at a ti
    space out when it is not linear.
 5. ``rate``: their config.ini has rate = 0.05 (ours 0.01 by default). With exact hull checks the clusters do not
    depend on it (``directprobe.py``; ``tests/test_directprobe.py`` checks it, ``benchmarks/rate_independence.py``
-   on a run's real spaces), so the authors' reading shares the profile's fits (``experiments.at_rate``). Their hull distances come from
+   on a run's real spaces), so the authors' reading shares the profile's fits (``experiments.directprobe``). Their hull distances come from
    an SVC with C=1e6 (0 when it fails to separate); both readings keep our exact distances.
 """
 from __future__ import annotations

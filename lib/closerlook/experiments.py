@@ -243,6 +243,11 @@ def conflicting_rows(X, y) -> np.ndarray:
 def directprobe(params, X, y) -> DirectProbe:
     """A fitted DirectProbe, cached on disk by the arrays and the rate.
 
+    Every reading uses the profile's fit: a reading's rate (convention 5, the authors' 0.05) only sets the step of
+    the search back for the first invalid merge state, and that state is unique (merging only grows hulls), so every
+    rate gives the same clusters (``tests/test_directprobe.py``; ``benchmarks/rate_independence.py`` on a run's
+    spaces). A fit at 0.05 would repeat each fit, at full size half an hour for POS, to arrive at the same partition.
+
     Rows that repeat another row's coordinates under another label are left out (no clustering can separate
     them); which ones is in ``dropped_rows_`` and printed, never silent. The returned probe holds the caller's X
     again, so ``predict``, ``score`` and ``hull_distances`` work on it (the cache keeps no copy of X).
@@ -518,9 +523,8 @@ def similarity_case(params, label: str, task: str, reading: Reading | None = Non
     before = space_pairs(params, X, train.labels, reading), space_pairs(params, Xt, test.labels, reading)
     if None in before:
         return None
-    fit_directprobes_ahead(at_rate(params, reading), label,
-                           [(task, -1, "last", seed, split) for seed in fine_tuning_seeds(params)
-                            for split in ("train", "test")])
+    fit_directprobes_ahead(params, label, [(task, -1, "last", seed, split) for seed in fine_tuning_seeds(params)
+                                           for split in ("train", "test")])
     seeds, undefined = [], []
     for seed in fine_tuning_seeds(params):
         F, Ft = finetuned(params, label, task, seed=seed)
@@ -765,7 +769,7 @@ def cross_task_rows(params, label: str, target: str, sources, reading: Reading |
                                     embed_with(params, finetuned_run(params, label, source, seed), target))
     rows, distances = [], {}
     for (name, seed), (X, Xt) in reps.items():
-        dp = directprobe(at_rate(params, reading), X, train.labels)
+        dp = directprobe(params, X, train.labels)
         probe = mlp_probe(params, X, train.labels, Xt, test.labels)
         pairs = space_pairs(params, X, train.labels, reading)
         distances[name, seed] = (None if pairs is None else
@@ -821,20 +825,11 @@ def readings() -> list[Reading]:
     return [Reading.exact(), authors] + [authors.without(c) for c in conventions.CONVENTIONS]
 
 
-def at_rate(params, reading: Reading):
-    """The profile under the reading's DirectProbe rate (convention 5): the profile itself. The rate only sets the
-    step of the search back for the first invalid merge state, and that state is unique (merging only grows hulls),
-    so every rate gives the same clusters (``tests/test_directprobe.py``, and the default profile's fits at 0.01 and
-    0.05 compared case by case). A fit at the authors' 0.05 would repeat each fit at the profile's rate, at full size
-    half an hour for POS, to arrive at the same partition."""
-    return params
-
-
 def space_pairs(params, X, y, reading: Reading) -> dict | None:
     """One space measured on its own clustering (the authors' ``develop_run``: §4.1's splits, Table 5): label pair
     distances after conventions 1 and 3, or None where the space is not linear (the paper's tables leave those
     out under both readings: Table 7's '-')."""
-    dp = directprobe(at_rate(params, reading), X, y)
+    dp = directprobe(params, X, y)
     return conventions.probe_pair_distances(dp, reading) if dp.is_linear_ else None
 
 
@@ -856,22 +851,22 @@ def _memo_key(params, label: str, *args) -> tuple:
             *args)
 
 
-def fixed_partition(params, label: str, task: str, seed: int | None, reading: Reading):
+def fixed_partition(params, label: str, task: str, seed: int | None):
     """Convention 4's partition of the training rows: the clusters DirectProbe finds on the fine-tuned model's last
     layer (the authors' cluster file, made in their 'probing' mode from the fine-tuned layer 12). None when that
     space is linear: the partition is then the labels. Rows DirectProbe left out (a question asked twice under
     two labels) are None."""
-    key = _memo_key(params, label, "partition", task, seed, reading.rate)
+    key = _memo_key(params, label, "partition", task, seed)     # the same partition under every reading
     if key not in _measured:
-        _measured[key] = _fixed_partition(params, label, task, seed, reading)
+        _measured[key] = _fixed_partition(params, label, task, seed)
     return _measured[key]
 
 
-def _fixed_partition(params, label: str, task: str, seed: int | None, reading: Reading):
+def _fixed_partition(params, label: str, task: str, seed: int | None):
     """Computes fixed_partition (memoised there)."""
     train, _ = task_data(params, task)
     X = snapshot(params, label, task, -1, "last", "train", seed)
-    dp = directprobe(at_rate(params, reading), X, train.labels)
+    dp = directprobe(params, X, train.labels)
     if dp.is_linear_:
         return None
     partition = np.full(len(X), None, dtype=object)
@@ -896,7 +891,7 @@ def _dynamics_pairs(params, label: str, task: str, i: int, layer, seed: int | No
     train, _ = task_data(params, task)
     if not reading.fixed_partition:
         return space_pairs(params, snapshot(params, label, task, i, layer, "train", seed), train.labels, reading)
-    partition = fixed_partition(params, label, task, seed if partition_seed is None else partition_seed, reading)
+    partition = fixed_partition(params, label, task, seed if partition_seed is None else partition_seed)
     X = snapshot(params, label, task, i, layer, "train", seed)
     if partition is None:
         # Whether the labels' hulls meet is a fact about the space, not about DirectProbe's search (its rate): the
@@ -936,9 +931,8 @@ def claims_under(params, notebook: str, reading: Reading) -> list:
                  "similarity": similarity[c["case"]]} for c in accuracy]
         return [claims.similarity_drops(cases), claims.hurt_diverges_most(hurt)]
     if notebook == "02_linearity":
-        p = at_rate(params, reading)
-        rows = [r for label in params["models"] for task in params["tasks"] for r in table7_rows(p, label, task)]
-        return claims.linearity(rows, trec_twins_rows(p))
+        rows = [r for label in params["models"] for task in params["tasks"] for r in table7_rows(params, label, task)]
+        return claims.linearity(rows, trec_twins_rows(params))
     if notebook == "03_label_spacing":
         changes = [c for task in measured_tasks(params, model, reading)
                    if (c := min_distance_changes(params, model, task, reading=reading)) is not None]
@@ -989,8 +983,8 @@ def similarity_trajectory(params, label: str, task: str, reading: Reading | None
     run = finetuned_run(params, label, task)
     train, test = task_data(params, task)
     labels = task_labels(params, task)
-    fit_directprobes_ahead(at_rate(params, reading), label, [(task, i, "last", None, split)
-                                                             for i in range(len(run.steps)) for split in ("train", "test")])
+    fit_directprobes_ahead(params, label, [(task, i, "last", None, split)
+                                           for i in range(len(run.steps)) for split in ("train", "test")])
     spaces = []
     for i in range(len(run.steps)):
         pairs = space_pairs(params, snapshot(params, label, task, i, "last", "train"), train.labels, reading)
