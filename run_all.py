@@ -237,6 +237,110 @@ class SharedKernel:
         self.km = None
 
 
+# ----------------------------------------------------------------------------------------------
+# Notebooks side by side (--jobs, default 2 where the machine has 2 cores). 01_divergence trains every fine-tuning
+# run the later chapters read, so they start after it: two processes training at once would share the cores
+# between twice the threads. 06_reproduction reads every chapter's numbers, so it runs last. The chapters between
+# read what 01 made and run side by side, each with its solutions in one lane (the solutions read their chapter's
+# blocks), in a process and a kernel of its own; what two lanes both compute (a DirectProbe fit) is computed once,
+# the other waits for it (the cache's file locks). Each notebook is seeded and made clean as before, so a lane
+# gives the numbers the sequential run gives. Lanes are filled longest first, by each chapter's share of a forced
+# default run on 2 cores (in seconds; the full profile's order is the same).
+PHASES = [("00_directprobe_primer", "00_tasks_and_models", "01_divergence"),
+          ("02_linearity", "03_label_spacing", "04_cross_task", "05_layer_behavior"),
+          ("06_reproduction",)]
+WEIGHTS = {"00_directprobe_primer": 8, "00_tasks_and_models": 7.5, "01_divergence": 25, "02_linearity": 6.5,
+           "03_label_spacing": 9, "04_cross_task": 11, "05_layer_behavior": 30, "06_reproduction": 3}
+
+
+def default_jobs() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def plan(names: list[str], jobs: int) -> list[list[list[str]]]:
+    """The run as phases, one after the other, each a list of lanes that run side by side, each a list of
+    notebooks in reading order. One lane per phase when jobs is 1: the notebooks in reading order."""
+    if jobs < 1:
+        raise ValueError(f"--jobs must be 1 or more, got {jobs}")
+    if jobs == 1:
+        return [[list(names)]]
+    phases = []
+    for chapters in PHASES:
+        groups = [[n for n in names if n.removesuffix("_solutions") == c] for c in chapters]
+        groups = sorted((g for g in groups if g), key=lambda g: -WEIGHTS[g[0].removesuffix("_solutions")])
+        lanes, load = [[] for _ in range(min(jobs, len(groups)))], [0.0] * min(jobs, len(groups))
+        for g in groups:
+            i = load.index(min(load))
+            lanes[i] += g
+            load[i] += WEIGHTS[g[0].removesuffix("_solutions")]
+        if lanes:
+            phases.append([sorted(lane, key=names.index) for lane in lanes])
+    return phases
+
+
+def run_lane(names: list[str], params_path: Path, out: Path, figures: Path, profile: str, force: bool,
+             kernel: "SharedKernel | None") -> tuple[list[dict], str | None]:
+    """The notebooks one after the other: their results, and the one Ctrl-C stopped in (None if none was)."""
+    results = []
+    for name in names:
+        print(f"[run_all] {name} ...", flush=True)
+        try:
+            r = run_notebook(name, params_path, out, figures, profile, force=force, kernel=kernel)
+        except KeyboardInterrupt:
+            return results, name
+        results.append(r)
+        print(f"[run_all] {name}: {r['status']} in {r['wall_s']:.1f} s" + (f" -- {r['error']}" if r["error"] else ""),
+              flush=True)
+    return results, None
+
+
+def _lane_process(names, params_path, out, figures, profile, force, kernel_per_notebook, lane, blas_threads):
+    """run_lane in a process of its own (started by run_lanes), with a kernel of its own."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    if blas_threads:
+        os.environ["OPENBLAS_NUM_THREADS"] = str(blas_threads)     # read by the kernel's numpy when it starts
+    kernel = None if kernel_per_notebook else SharedKernel(_stamp(f"kernel-lane{lane}", out).with_suffix(".log"))
+    try:
+        results, stopped = run_lane(names, params_path, out, figures, profile, force, kernel)
+        if stopped:
+            quiet_after_interrupt()      # before the kernel goes, and the interrupted execution's tasks with it
+    finally:
+        if kernel is not None:
+            kernel.close()
+    return results, stopped
+
+
+def run_lanes(lanes: list[list[str]], params_path: Path, out: Path, figures: Path, profile: str, force: bool,
+              kernel_per_notebook: bool) -> tuple[list[dict], str | None]:
+    """The lanes side by side, each in a process of its own. Ctrl-C reaches every process of the terminal's group:
+    each lane stops in its notebook, and this waits for them to say where.
+
+    numpy's BLAS (OpenBLAS) starts a thread per core in every kernel: two kernels on 2 cores spent their time
+    handing the cores back and forth (a forced default run 94 s with them, 74 s with one each). So a lane gets its
+    share of the cores for numpy, except the one with 01_divergence, whose fine-tuning keeps every thread (torch's
+    threads are never limited: its numbers do not depend on --jobs). numpy's products then sum in another order,
+    which moves a number computed afresh in its last bits (CKA: 1e-15 relative), not one read from the cache."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    share = max(1, (os.cpu_count() or 1) // len(lanes))
+    # spawn, not fork: a forked child would share this process's open sockets and threads (zmq, joblib).
+    with ProcessPoolExecutor(len(lanes), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_lane_process, lane, params_path, out, figures, profile, force, kernel_per_notebook,
+                               i, None if "01_divergence" in lane else share) for i, lane in enumerate(lanes)]
+        results, stopped = [], None
+        for future in futures:
+            while True:
+                try:
+                    done, where = future.result()
+                    break
+                except KeyboardInterrupt:
+                    continue
+            results += done
+            stopped = ", ".join(n for n in (stopped, where) if n) or None
+    return results, stopped
+
+
 def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile: str = "default",
                  force: bool = True, kernel: SharedKernel | None = None) -> dict:
     import jupytext
@@ -272,8 +376,10 @@ def run_notebook(name: str, params_path: Path, out: Path, figures: Path, profile
         # Ctrl-C (or SIGINT/SIGTERM) reaches the kernel too, which then dies: stop here instead of going on.
         raise KeyboardInterrupt
     if status == "ok":
-        from closerlook.publish import publish_notebooks
-        publish_notebooks(out)            # the stored form of the notebook, which the record then describes
+        from closerlook.publish import publish_notebook
+        # The stored form of the notebook, which the record then describes (this one only: another lane may be
+        # writing its own).
+        publish_notebook(out / "notebooks" / f"{name}.ipynb")
         from closerlook.cachekeys import atomic_write_text
         stamp = _stamp(name, out)
         stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -371,6 +477,9 @@ def main(argv=None) -> int:
     ap.add_argument("--kernel-per-notebook", action="store_true",
                     help="execute each notebook in a kernel of its own, as JupyterLab does (default: one kernel for "
                          "the run, made clean before each notebook; about 7 s a notebook faster)")
+    ap.add_argument("--jobs", type=int, metavar="N",
+                    help="notebooks run side by side, each lane in a kernel of its own (default: 2 where the "
+                         "machine has 2 cores or more; 1 runs them one after the other)")
     ap.add_argument("--force", action="store_true",
                     help="execute every notebook, also those that are up to date (same inputs, outputs untouched)")
     ap.add_argument("--scheduler", metavar="ADDRESS",
@@ -425,21 +534,22 @@ def main(argv=None) -> int:
         print(f"[run_all] {n} fine-tuning runs in the cache", flush=True)
     kernel = None if args.kernel_per_notebook else SharedKernel(_stamp("kernel", out).with_suffix(".log"))
     try:
-        for name in names:
-            print(f"[run_all] {name} ...", flush=True)
-            try:
-                r = run_notebook(name, params_path, out, figures, profile, force=args.force, kernel=kernel)
-            except KeyboardInterrupt:
+        for lanes in plan(names, args.jobs or default_jobs()):
+            if len(lanes) == 1:
+                done, stopped = run_lane(lanes[0], params_path, out, figures, profile, args.force, kernel)
+            else:
+                done, stopped = run_lanes(lanes, params_path, out, figures, profile, args.force,
+                                          args.kernel_per_notebook)
+            results += done
+            if stopped:
                 quiet_after_interrupt()
-                print(f"[run_all] interrupted in {name}: every finished block is cached; run the same command "
+                print(f"[run_all] interrupted in {stopped}: every finished block is cached; run the same command "
                       "again to go on from there", flush=True)
                 return 130
-            results.append(r)
-            print(f"[run_all] {name}: {r['status']} in {r['wall_s']:.1f} s" +
-                  (f" -- {r['error']}" if r["error"] else ""), flush=True)
     finally:
         if kernel is not None:
             kernel.close()
+    results.sort(key=lambda r: names.index(r["notebook"]))
 
     (out / "provenance.json").write_text(json.dumps(provenance.finish(record), indent=1) + "\n")
     from closerlook import book

@@ -299,8 +299,12 @@ def test_run_all_stops_on_ctrl_c(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err[-2000:]
     started = [l.split()[1] for l in out.splitlines() if l.endswith(" ...")]
-    assert f"interrupted in {started[-1]}" in out
-    assert "summary" not in out and len(started) <= 2   # nothing started after the interrupted one
+    ended = [l.split()[1].rstrip(":") for l in out.splitlines() if " in " in l and l.endswith(" s")]
+    # Every notebook stopped (one per lane: 01_divergence beside the primer on 2 cores) is named, none other.
+    [line] = [l for l in out.splitlines() if "interrupted in" in l]
+    stopped = line.split("interrupted in ", 1)[1].split(":", 1)[0].split(", ")
+    assert sorted(stopped) == sorted(set(started) - set(ended)) and stopped, out
+    assert "summary" not in out and len(started) <= 2   # nothing started after the interrupted ones
     # Before: up to 504 lines of the kernel's traceback followed, logged by asyncio for the destroyed tasks.
     assert out.rstrip().splitlines()[-1].startswith("[run_all] interrupted in"), out[-2000:]
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]

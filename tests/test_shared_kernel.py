@@ -89,12 +89,14 @@ def test_the_shared_kernel_is_started_again_when_it_dies(tmp_path):
 
 
 def test_chapters_record_the_same_numbers_in_the_shared_kernel_and_in_their_own(smoke, tmp_path_factory, tmp_path):
-    """Three notebooks of the smoke profile, executed again (--force) from the smoke run's cache, once in one shared
-    kernel and once each in its own: the same numbers (all but the stage clock)."""
+    """Three notebooks of the smoke profile, executed again (--force) from the smoke run's cache: in two lanes side
+    by side (the default on 2 cores), in one shared kernel one after the other, and each in a kernel of its own:
+    the same numbers (all but the stage clock)."""
     cache = tmp_path_factory.getbasetemp() / "cache-smoke"
     names = ["00_directprobe_primer", "00_directprobe_primer_solutions", "00_tasks_and_models"]
     numbers = {}
-    for mode, extra in (("shared", []), ("own", ["--kernel-per-notebook"])):
+    for mode, extra in (("lanes", ["--jobs", "2"]), ("shared", ["--jobs", "1"]),
+                        ("own", ["--kernel-per-notebook", "--jobs", "1"])):
         out = tmp_path / mode
         proc = subprocess.run([sys.executable, str(REPO / "run_all.py"), "--params", "smoke", "--no-book", "--force",
                                "--only", *names, "--out", str(out / "smoke"), "--figures", str(out / "figures"),
@@ -112,4 +114,26 @@ def test_chapters_record_the_same_numbers_in_the_shared_kernel_and_in_their_own(
             counts = [c.execution_count for c in cells if c.cell_type == "code" and c.execution_count]
             assert counts[0] == 1, (mode, name, counts[:3])
     for name in names:
-        assert numbers["shared"][name] == numbers["own"][name], name
+        assert numbers["shared"][name] == numbers["own"][name] == numbers["lanes"][name], name
+
+
+def test_lanes_start_after_the_chapter_that_trains_and_end_before_the_one_that_reads_every_chapter():
+    names = run_all.available()
+    assert run_all.plan(names, 1) == [[names]]                                # one after the other
+    phases = run_all.plan(names, 2)
+    flat = [n for lanes in phases for lane in lanes for n in lane]
+    assert sorted(flat) == sorted(names) and len(flat) == len(names)          # every notebook once
+    first, *_, last = phases
+    assert any("01_divergence" in lane for lane in first)
+    assert last == [["06_reproduction", "06_reproduction_solutions"]]
+    for lanes in phases:
+        assert len(lanes) <= 2
+        for lane in lanes:
+            for n in lane:
+                if n.endswith("_solutions"):     # after its chapter, in the chapter's lane
+                    assert n.removesuffix("_solutions") in lane[:lane.index(n)], lane
+    middle = phases[1]
+    assert ["05_layer_behavior", "05_layer_behavior_solutions"] in middle     # the longest chapter has a lane
+    assert run_all.plan(["02_linearity", "04_cross_task"], 4) == [[["04_cross_task"], ["02_linearity"]]]
+    with pytest.raises(ValueError, match="--jobs must be 1 or more"):
+        run_all.plan(names, 0)

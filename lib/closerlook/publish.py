@@ -96,11 +96,16 @@ def failed_cell(nb: dict) -> dict | None:
 
 def publish_notebooks(folder: Path, notebooks_dir: Path = REPO / "notebooks") -> None:
     """Clean every executed notebook of a run (folder/notebooks) in place; run_all.py calls this after the run."""
-    stored = Path(folder) / "notebooks"
-    for path in sorted(stored.glob("*.ipynb")):
-        nb = json.loads(path.read_text())
-        if nb["metadata"].get("closerlook", {}).get("published"):
-            continue                        # cleaned already: its links point from where it is stored
-        nb = clean_notebook(nb, notebooks_dir, stored)
-        nb["metadata"]["closerlook"] = {"published": True}
-        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    for path in sorted((Path(folder) / "notebooks").glob("*.ipynb")):
+        publish_notebook(path, notebooks_dir)
+
+
+def publish_notebook(path: Path, notebooks_dir: Path = REPO / "notebooks") -> None:
+    """Clean one executed notebook in place (once: a published one is left as it is)."""
+    path = Path(path)
+    nb = json.loads(path.read_text())
+    if nb["metadata"].get("closerlook", {}).get("published"):
+        return                              # cleaned already: its links point from where it is stored
+    nb = clean_notebook(nb, notebooks_dir, path.parent)
+    nb["metadata"]["closerlook"] = {"published": True}
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
