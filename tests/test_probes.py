@@ -156,3 +156,28 @@ def test_a_fitted_probe_checks_what_it_scores():
         with pytest.raises(ValueError, match=message):
             call()
     assert probe.seed_scores(X, y)[0] > 0.9
+
+
+def test_the_torch_probe_on_read_only_representations_warns_nothing():
+    """Cached representations are read-only arrays (so cached calls on them are named without hashing): the torch
+    probe shares them without torch's warning about non-writable arrays. In a process of its own, as torch warns
+    once per process."""
+    import subprocess
+    import sys
+    code = """
+import warnings
+import numpy as np
+from closerlook.probes import batched_mlp
+rng = np.random.default_rng(0)
+X = rng.normal(size=(60, 5)).astype(np.float32)
+X.flags.writeable = False
+y = (X[:, 0] > 0).astype(int)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    predict, _ = batched_mlp(X, y, [(8, 8)], [1e-4], [0], max_iter=5, device="cpu")
+    predict(X)
+print([str(w.message)[:60] for w in caught])
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]", proc.stdout

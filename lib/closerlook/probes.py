@@ -97,6 +97,16 @@ def _glorot(rng, fan_in, fan_out, rows, cols):
     return W, b
 
 
+def _float_tensor(X, device):
+    """X as a float32 tensor on `device`, sharing X's memory where it can. A read-only array (a cached
+    representation) is shared too: nothing here writes to it, so torch's warning about such arrays does not apply
+    (and would land in a student's notebook)."""
+    import torch
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.as_tensor(np.asarray(X, np.float32), device=device)
+
+
 def batched_mlp(X, y, hidden, alphas, seeds, max_iter=200, batch_size=200, lr=1e-3, tol=1e-4,
                 n_iter_no_change=10, device=None, progress=False, precision="float32"):
     """Train len(hidden) two-layer ReLU MLPs at once, model m with hidden sizes hidden[m], L2 weight alphas[m] and
@@ -112,7 +122,7 @@ def batched_mlp(X, y, hidden, alphas, seeds, max_iter=200, batch_size=200, lr=1e
     """
     import torch
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    X = torch.as_tensor(np.asarray(X, np.float32), device=device)
+    X = _float_tensor(X, device)
     classes, y = np.unique(np.asarray(y), return_inverse=True)
     Y = torch.as_tensor(y, device=device)
     n, d = X.shape
@@ -172,7 +182,7 @@ def batched_mlp(X, y, hidden, alphas, seeds, max_iter=200, batch_size=200, lr=1e
 
     def predict(Xq):
         with torch.no_grad():
-            Xq = torch.as_tensor(np.asarray(Xq, np.float32), device=device).expand(M, -1, -1)
+            Xq = _float_tensor(Xq, device).expand(M, -1, -1)
             h = torch.relu(torch.baddbmm(P["b1"][:, None], Xq, P["W1"]))
             h = torch.relu(torch.baddbmm(P["b2"][:, None], h, P["W2"]))
             return classes[torch.baddbmm(P["b3"][:, None], h, P["W3"]).argmax(-1).cpu().numpy()]
